@@ -1,0 +1,92 @@
+"""The in-memory data the engine reads: series grouped by indicator and labels.
+
+Built from the records sources yield; each distinct period text is parsed once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from .errors import PeriodError, Problem, SourceError
+from .model import LabelSelector, Labels, Record, Series
+
+if TYPE_CHECKING:
+    from .periods import Calendar, Period
+
+
+class Dataset:
+    """Series by indicator and labels; read-only once built."""
+
+    def __init__(self, series: Iterable[Series] = ()) -> None:
+        self._by_indicator: dict[str, dict[Labels, Series]] = {}
+        for s in series:
+            self._by_indicator.setdefault(s.indicator, {})[s.labels] = s
+
+    @classmethod
+    def from_records(cls, records: Iterable[Record], calendar: Calendar, *, source: str | None = None) -> Dataset:
+        """Group records into series, parsing each distinct period once.
+
+        A record with an unparseable period, or two records for the same indicator, labels and
+        period, is a :class:`SourceError` naming where they came from.
+        """
+        parsed: dict[str, Period] = {}
+        grouped: dict[tuple[str, Labels], dict[Period, tuple[Decimal, str | None]]] = {}
+        for record in records:
+            period = parsed.get(record.period)
+            if period is None:
+                try:
+                    period = parsed[record.period] = calendar.parse(record.period)
+                except PeriodError as exc:
+                    raise SourceError(str(exc), source=source, problem=Problem(f"period: {exc}", record.origin)) from None
+            bucket = grouped.setdefault((record.indicator, record.labels), {})
+            if period in bucket:
+                first = bucket[period][1]
+                where = f" (first at {first})" if first else ""
+                message = f"duplicate observation of {record.indicator} {dict(record.labels) or ''} for {period}{where}"
+                raise SourceError(message, source=source, problem=Problem(message, record.origin))
+            bucket[period] = (record.value, record.origin)
+        out = []
+        for (indicator, labels), bucket in grouped.items():
+            periods = sorted(bucket)
+            out.append(Series(indicator, labels, tuple(periods), tuple(bucket[p][0] for p in periods)))
+        return cls(out)
+
+    @property
+    def indicators(self) -> set[str]:
+        return set(self._by_indicator)
+
+    def __iter__(self) -> Iterator[Series]:
+        for by_labels in self._by_indicator.values():
+            yield from by_labels.values()
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_indicator.values())
+
+    def series(self, indicator: str) -> list[Series]:
+        """Every series of ``indicator`` (empty when there is none)."""
+        return list(self._by_indicator.get(indicator, {}).values())
+
+    def get(self, indicator: str, labels: Labels) -> Series | None:
+        """The series of ``indicator`` with exactly ``labels``, or ``None``."""
+        return self._by_indicator.get(indicator, {}).get(labels)
+
+    def select(self, indicator: str, selector: LabelSelector) -> list[Series]:
+        """The series of ``indicator`` whose labels match ``selector``, in a stable order."""
+        found = self._by_indicator.get(indicator, {})
+        return [found[k] for k in sorted(found) if selector.matches(k)]
+
+    def visible(self, day: dt.date) -> Dataset:
+        """The data as it could be known on ``day``: observations whose period has started."""
+        return Dataset(s.visible(day) for s in self)
+
+    def merged(self, other: Dataset) -> Dataset:
+        """This dataset plus ``other``'s series (a series in both is an error)."""
+        out = Dataset(self)
+        for s in other:
+            if out.get(s.indicator, s.labels) is not None:
+                raise SourceError(f"series {s.indicator} {dict(s.labels)} comes from more than one source")
+            out._by_indicator.setdefault(s.indicator, {})[s.labels] = s
+        return out

@@ -1,0 +1,120 @@
+"""Built-in output formats: ``table`` for people, ``json`` for machines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+from ..hookspecs import hookimpl
+from ..model import Status, Verdict
+from ..numbers import format_number
+from ..output import OutputFormat, OutputOptions
+
+if TYPE_CHECKING:
+    from ..engine import CheckResult
+
+JSON_SCHEMA_VERSION: Final = 1
+
+
+def shown(result: CheckResult, options: OutputOptions) -> list[Verdict]:
+    """The verdicts to show: all of them, or only those not OK when quiet."""
+    return [v for v in result.verdicts if not (options.quiet and v.status is Status.OK)]
+
+
+def series_text(verdict: Verdict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in verdict.labels)
+
+
+class TableFormat(OutputFormat):
+    """A table for a terminal: status, rule, series, period, value, target and the reason in
+    words; Chinese text aligned; a summary line; problems listed below."""
+
+    name = "table"
+    summary = "Aligned text table for people (the default)."
+
+    def render(self, result: CheckResult, options: OutputOptions) -> str:
+        from tabulate import tabulate
+
+        rows = []
+        for v in shown(result, options):
+            status = _color(v.status) if options.color else v.status.value
+            rows.append([status, v.rule, series_text(v), str(v.period or "—"), format_number(v.value, v.unit), format_number(v.target, v.unit), v.message])
+        out = []
+        if rows:
+            headers = ["STATUS", "RULE", "SERIES", "PERIOD", "VALUE", "TARGET", "WHY"]
+            out.append(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, maxcolwidths=[None, 32, 24, None, None, None, 70]))
+        if rows or not options.quiet or result.problems:
+            counts = ", ".join(f"{n} {s}" for s, n in result.summary.items() if n)
+            out.append(f"as of {result.as_of.isoformat()}: {counts or 'no verdicts'}")
+        for problem in result.problems:
+            out.append(f"problem: {problem}")
+        return "\n".join(out) + ("\n" if out else "")
+
+
+_COLORS: Final = {Status.OK: "32", Status.WARN: "33", Status.BREACH: "31;1", Status.UNKNOWN: "35", Status.ERROR: "35;1"}
+
+
+def _color(status: Status) -> str:
+    return f"\x1b[{_COLORS[status]}m{status.value}\x1b[0m"
+
+
+def _number(value: Decimal | None) -> int | float | None:
+    """A Decimal as a JSON number: an int when integral, else the float with the same digits."""
+    if value is None:
+        return None
+    if value == value.to_integral_value() and abs(value) < 2**53:
+        return int(value)
+    return float(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _number(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def verdict_json(v: Verdict) -> dict[str, Any]:
+    """One verdict as the JSON object documented in the README (schema version 1)."""
+    return {
+        "rule": v.rule, "title": v.title, "kind": v.kind, "indicator": v.indicator,
+        "labels": dict(v.labels), "status": v.status.value, "value": _number(v.value),
+        "target": _number(v.target), "margin": _number(v.margin),
+        "period": str(v.period) if v.period else None, "unit": v.unit, "message": v.message,
+        "severity": v.severity, "tags": list(v.tags), "details": _plain(dict(v.details)),
+    }
+
+
+class JsonFormat(OutputFormat):
+    """One JSON object: ``version``, ``as_of``, ``summary`` counts, ``verdicts`` and ``problems``.
+    Non-ASCII text is written as is; numbers are JSON numbers."""
+
+    name = "json"
+    summary = "One JSON document for machines (schema version 1)."
+
+    def render(self, result: CheckResult, options: OutputOptions) -> str:
+        doc = {
+            "version": JSON_SCHEMA_VERSION,
+            "as_of": result.as_of.isoformat(),
+            "summary": result.summary,
+            "exit_code": result.exit_code,
+            "verdicts": [verdict_json(v) for v in shown(result, options)],
+            "problems": [str(p) for p in result.problems],
+        }
+        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+_FORMATS: Final[tuple[Callable[[], OutputFormat], ...]] = (TableFormat, JsonFormat)
+
+
+@hookimpl
+def register_output_formats(register: Callable[[OutputFormat], None]) -> None:
+    for make in _FORMATS:
+        register(make())

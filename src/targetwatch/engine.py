@@ -1,0 +1,248 @@
+"""Evaluating rules against data as of a moment.
+
+:func:`evaluate` is the pure core: rules, data and a moment in, verdicts out; no clock, no
+I/O. :class:`Engine` is the facade an embedding program uses: it loads data through its
+sources (each indicator once, for all the rules that read it) and calls :func:`evaluate`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from . import templates
+from .data import Dataset
+from .errors import ConfigError, Problem, SourceError, TargetwatchError
+from .kind import EvalContext, RuleKind
+from .model import Indicator, Judgement, Rule, Status, Verdict, exit_code
+from .numbers import exact_context
+from .source import CallableSource, RowsSource, Source, SourceContext
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .periods import Calendar
+    from .plugins import Registry
+
+
+@attrs.frozen
+class CheckResult:
+    """The verdicts of one check, the moment they hold for, and any problems met on the way
+    (skipped rows, a source that failed): a problem makes the run exit 3 unless it breached."""
+
+    as_of: dt.datetime
+    verdicts: tuple[Verdict, ...]
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = Counter(v.status for v in self.verdicts)
+        return {status.value: counts.get(status, 0) for status in Status}
+
+    @property
+    def exit_code(self) -> int:
+        code = exit_code(v.status for v in self.verdicts)
+        return 3 if self.problems and code != 2 else code
+
+
+def evaluate(
+    rules: Sequence[Rule],
+    data: Dataset,
+    as_of: dt.datetime,
+    calendar: Calendar,
+    kinds: Mapping[str, RuleKind],
+    indicators: Mapping[str, Indicator] | None = None,
+    *,
+    plugin_of: Callable[[str], str | None] = lambda kind: None,
+) -> list[Verdict]:
+    """Judge every rule on every series it selects, as of ``as_of`` (pure: no clock, no I/O).
+
+    Observations whose period starts after ``as_of`` are not seen. A rule that selects no
+    series gives one ``UNKNOWN`` verdict saying so; a kind that raises gives ``ERROR``
+    verdicts naming the plugin.
+    """
+    as_of = calendar.localize(as_of)
+    visible = data.visible(as_of.date())
+    ctx = EvalContext(as_of, calendar, visible, dict(indicators or {}))
+    verdicts: list[Verdict] = []
+    for rule in rules:
+        kind = kinds[rule.kind]
+        selected = visible.select(rule.indicator, rule.selector)
+        if not selected:
+            what = f"{rule.indicator} {rule.selector}" if rule.selector.matchers else rule.indicator
+            judgement = Judgement(Status.UNKNOWN, f"no data for {what} up to {ctx.today}")
+            verdicts.append(_verdict(rule, rule.selector.equalities(), judgement, ctx))
+            continue
+        try:
+            with decimal.localcontext(exact_context()):
+                judgements = kind.evaluate_batch(rule, selected, ctx)
+            if len(judgements) != len(selected):
+                raise RuntimeError(f"returned {len(judgements)} judgements for {len(selected)} series")
+        except Exception as exc:  # noqa: BLE001 - a failing kind must not take the others down
+            plugin = plugin_of(rule.kind) or rule.kind
+            message = f"rule kind {rule.kind!r} (plugin {plugin}) failed: {type(exc).__name__}: {exc}"
+            judgements = [Judgement(Status.ERROR, message) for _ in selected]
+        for series, judgement in zip(selected, judgements):
+            verdicts.append(_verdict(rule, series.labels, judgement, ctx))
+    return verdicts
+
+
+def _verdict(rule: Rule, labels: tuple[tuple[str, str], ...], j: Judgement, ctx: EvalContext) -> Verdict:
+    unit = ctx.unit(rule.indicator) if j.unit is None else j.unit
+    message = j.message
+    if rule.message and j.status not in (Status.ERROR,):
+        fields: dict[str, Any] = {**j.details}
+        fields.update(
+            rule=rule.id, title=rule.title, kind=rule.kind, indicator=rule.indicator, status=j.status.value,
+            value=j.value, target=j.target, margin=j.margin, period=str(j.period) if j.period else None,
+            unit=unit, severity=rule.severity, message=j.message,
+            series=", ".join(f"{k}={v}" for k, v in labels) or None,
+        )
+        fields.update({f"label.{k}": v for k, v in labels})
+        units = {"value": unit, "target": unit, "margin": unit}
+        message = templates.render(rule.message, fields, units)
+    return Verdict(
+        rule=rule.id, title=rule.title, kind=rule.kind, indicator=rule.indicator, labels=labels,
+        status=j.status, message=message, value=j.value, target=j.target, margin=j.margin,
+        period=j.period, unit=unit, severity=rule.severity, tags=rule.tags, details=dict(j.details),
+    )
+
+
+SourceLike = Source | Callable[[Collection[str] | None], Iterable[Any]] | Iterable[Mapping[str, Any]]
+
+
+class Engine:
+    """Rules, sources and a calendar, ready to :meth:`check` as of any moment.
+
+    >>> engine = Engine.from_config("targetwatch.toml")        # doctest: +SKIP
+    >>> result = engine.check(as_of="2023-10-16")              # doctest: +SKIP
+
+    ``sources`` may be opened sources, Python callables ``fn(indicators) -> rows``, or
+    in-memory rows (mappings with ``indicator``, ``period``, ``value`` and labels).
+    """
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        sources: Sequence[SourceLike] | Mapping[str, SourceLike] = (),
+        *,
+        calendar: Calendar | None = None,
+        indicators: Mapping[str, Indicator] | None = None,
+        registry: Registry | None = None,
+        default_as_of: str | None = None,
+    ) -> None:
+        from .periods import Calendar
+        from .plugins import Registry, provided_by
+
+        self.rules = tuple(rules)
+        self.calendar = calendar or Calendar("UTC")
+        self.indicators = dict(indicators or {})
+        self.registry = registry or Registry()
+        self.default_as_of = default_as_of
+        named = sources.items() if isinstance(sources, Mapping) else ((f"source-{i + 1}", s) for i, s in enumerate(sources))
+        self.sources: dict[str, Source] = {name: _as_source(name, s) for name, s in named}
+        self.skipped: list[Problem] = []
+        self._plugin_of = lambda kind: provided_by(self.registry, "kind", kind)
+        missing = sorted({r.kind for r in self.rules} - set(self.registry.kinds))
+        if missing:
+            raise ConfigError(f"unknown rule kind(s): {', '.join(missing)}")
+
+    @classmethod
+    def from_config(cls, path: str | Path | Config, *, registry: Registry | None = None) -> Engine:
+        """Load a config file (or a loaded :class:`~targetwatch.config.Config`), its rules and sources."""
+        from .config import Config, load_config
+        from .plugins import Registry
+        from .rules import load_rules
+
+        registry = registry or Registry()
+        config = path if isinstance(path, Config) else load_config(path, registry)
+        rules = load_rules(config.rule_paths, registry.kinds, calendar=config.calendar, indicators=config.indicators)
+        engine = cls(rules, calendar=config.calendar, indicators=config.indicators, registry=registry, default_as_of=config.as_of)
+        for sc in config.sources:
+            context = SourceContext(sc.name, config.base_dir, engine.skipped.append, config.calendar)
+            try:
+                engine.sources[sc.name] = registry.sources[sc.type].open(sc.params, context)
+            except TargetwatchError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - name the failing source plugin
+                raise SourceError(f"could not open: {type(exc).__name__}: {exc}", source=sc.name) from exc
+        return engine
+
+    def select(self, rule_ids: Collection[str] = (), tags: Collection[str] = ()) -> list[Rule]:
+        """The enabled rules whose id matches one of ``rule_ids`` (shell-style patterns) and that
+        carry one of ``tags`` (either filter empty means all)."""
+        from fnmatch import fnmatchcase
+
+        out = []
+        for rule in self.rules:
+            if not rule.enabled:
+                continue
+            if rule_ids and not any(fnmatchcase(rule.id, pattern) for pattern in rule_ids):
+                continue
+            if tags and not set(tags) & set(rule.tags):
+                continue
+            out.append(rule)
+        return out
+
+    def load(self, indicators: Collection[str] | None = None) -> tuple[Dataset, list[Problem]]:
+        """Read ``indicators`` (all when ``None``) from every source, once each.
+
+        A source that fails is a problem named after it; the others still load.
+        """
+        data = Dataset()
+        problems: list[Problem] = []
+        self.skipped.clear()
+        for name, source in self.sources.items():
+            try:
+                loaded = Dataset.from_records(source.read(indicators), self.calendar, source=name)
+                data = data.merged(loaded)
+            except SourceError as exc:
+                problems.append(Problem(str(exc) if exc.source else f"source {name!r}: {exc}"))
+            except Exception as exc:  # noqa: BLE001 - one failing source never takes the others down
+                problems.append(Problem(f"source {name!r} failed: {type(exc).__name__}: {exc}"))
+        problems += [attrs.evolve(p, message=f"skipped bad row: {p.message}") for p in self.skipped]
+        return data, problems
+
+    def moment(self, as_of: str | dt.datetime | dt.date | None) -> dt.datetime:
+        """``as_of`` as an aware moment in the calendar's zone; ``None`` means the config's pinned
+        moment, else now (the only clock read)."""
+        if as_of is None:
+            as_of = self.default_as_of
+        if as_of is None:
+            return dt.datetime.now(self.calendar.tzinfo)
+        if isinstance(as_of, str):
+            return self.calendar.moment(as_of)
+        if not isinstance(as_of, dt.datetime):
+            as_of = dt.datetime.combine(as_of, dt.time())
+        return self.calendar.localize(as_of)
+
+    def check(
+        self,
+        as_of: str | dt.datetime | dt.date | None = None,
+        *,
+        rules: Sequence[Rule] | None = None,
+        data: Dataset | None = None,
+    ) -> CheckResult:
+        """Load the data the rules need and judge them as of ``as_of``."""
+        moment = self.moment(as_of)
+        chosen = list(self.select() if rules is None else rules)
+        problems: list[Problem] = []
+        if data is None:
+            needed = {name for rule in chosen for name in rule.indicators}
+            data, problems = self.load(needed)
+        verdicts = evaluate(chosen, data, moment, self.calendar, self.registry.kinds, self.indicators, plugin_of=self._plugin_of)
+        return CheckResult(moment, tuple(verdicts), tuple(problems))
+
+
+def _as_source(name: str, item: SourceLike) -> Source:
+    if hasattr(item, "read"):
+        return item  # type: ignore[return-value]
+    if callable(item):
+        return CallableSource(item, name)
+    return RowsSource(list(item), name)
+

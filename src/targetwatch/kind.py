@@ -1,0 +1,101 @@
+"""The contract of a rule kind, and the context it evaluates in.
+
+A rule kind is a plugin: a :class:`RuleKind` subclass with a ``name``, a one-line
+``summary``, a ``Params`` class declared with :func:`targetwatch.params.param`, and an
+``evaluate`` method. Evaluation is pure: it reads only its arguments (no clock, no I/O).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from .model import Indicator, Judgement, Rule, Series, Status
+from .numbers import format_number
+
+if TYPE_CHECKING:
+    from .data import Dataset
+    from .periods import Calendar, Period
+
+
+@attrs.frozen
+class EvalContext:
+    """Everything a kind may consult besides the series itself: the moment, the calendar, the
+    other series (for coverage, rank and share) and the declared indicators."""
+
+    as_of: dt.datetime
+    calendar: Calendar
+    data: Dataset
+    indicators: Mapping[str, Indicator] = attrs.field(factory=dict)
+
+    @property
+    def today(self) -> dt.date:
+        """The local calendar date of ``as_of`` in the configured time zone."""
+        return self.as_of.date()
+
+    def unit(self, indicator: str) -> str | None:
+        info = self.indicators.get(indicator)
+        return info.unit if info else None
+
+    def resolve(self, spec: str) -> Period:
+        """A period label or relative spec (``current half``) resolved against ``as_of``."""
+        return self.calendar.resolve(spec, self.as_of)
+
+    def elapsed(self, period: Period) -> Fraction:
+        """The exact fraction of ``period`` elapsed at ``as_of``, in [0, 1]."""
+        return self.calendar.elapsed_fraction(period, self.as_of)
+
+    def fmt(self, value: Decimal | int | None, unit: str | None) -> str:
+        """A number formatted for a message (thousands separators, percentages, unit)."""
+        return format_number(value, unit)
+
+
+class RuleKind:
+    """Base class of rule kinds. Subclasses set ``name``, ``summary``, ``Params`` and implement
+    :meth:`evaluate` (and optionally :meth:`evaluate_batch` for many series at once)."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    Params: ClassVar[type]
+
+    def indicators(self, params: Any) -> tuple[str, ...]:
+        """The indicators the rule reads; verdicts are per series of the first one."""
+        return (params.indicator,)
+
+    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        """Judge one series (already cut to what was visible at ``ctx.as_of``)."""
+        raise NotImplementedError
+
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        """Judge many series of the rule's indicator at once; one judgement per series, in order."""
+        return [self.evaluate(rule, s, ctx) for s in series]
+
+
+def unknown(message: str, **kwargs: Any) -> Judgement:
+    """A judgement that the target cannot be judged, with the reason."""
+    return Judgement(Status.UNKNOWN, message, **kwargs)
+
+
+def pick_observation(
+    series: Series, spec: str | None, ctx: EvalContext
+) -> tuple[Period, Decimal] | Judgement:
+    """The observation a point-in-time rule judges: the one for exactly the period ``spec``
+    (resolved against ``as_of``) or, without ``spec``, the newest visible one.
+
+    Returns an ``UNKNOWN`` judgement, with the reason, when there is no such observation.
+    """
+    if spec is None:
+        latest = series.latest()
+        if latest is None:
+            return unknown(f"no observation of {series.indicator} up to {ctx.today}")
+        return latest
+    period = ctx.resolve(spec)
+    value = series.value_at(period)
+    if value is None:
+        return unknown(f"no observation of {series.indicator} for {period}", period=period)
+    return period, value
