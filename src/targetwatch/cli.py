@@ -79,9 +79,18 @@ def cli() -> None:
 
 
 def _registry() -> Registry:
+    """The registry to use: one passed in as the click context object (tests, embedding
+    programs that add their own plugins), else a new one with every installed plugin."""
     from .plugins import Registry
 
-    return Registry()
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    if root is not None and isinstance(root.obj, Registry):
+        return root.obj
+    registry = Registry()
+    if root is not None:
+        root.obj = registry
+    return registry
 
 
 def _config(path: Path | None, registry: Registry) -> Config:
@@ -210,6 +219,20 @@ def schema(kind_name: str | None) -> int:
     else:
         doc = rule_file_schema(kinds)
     click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    return 0
+
+
+@cli.command()
+@click.option("--kind", "kind_name", metavar="KIND", help="Only this rule kind.")
+def docs(kind_name: str | None) -> int:
+    """Print the reference of rule keys, rule kinds and sources (Markdown), generated from
+    the plugins' declarations."""
+    from .docs import reference
+
+    registry = _registry()
+    if kind_name is not None and kind_name not in registry.kinds:
+        raise click.UsageError(f"unknown kind {kind_name!r}; expected one of {', '.join(sorted(registry.kinds))}")
+    click.echo(reference(registry, kind=kind_name), nl=False)
     return 0
 
 
