@@ -1,0 +1,271 @@
+"""The ``coverage`` rule kind: a share (numerator / denominator) held to a minimum."""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ..hookspecs import hookimpl
+from ..kind import EvalContext, RuleKind, pick_observation, unknown
+from ..model import Judgement, Rule, Series, Status
+from ..numbers import exact_context
+from ..params import IndicatorRef, Number, PeriodSpec, param
+
+#: Decimal places kept in a shown ratio (value, margin): far below anything a report prints,
+#: yet short enough that 2/3 does not fill a JSON document with 60 digits.
+RATIO_PLACES = 12
+
+
+def ratio(numerator: Decimal, denominator: Decimal) -> Decimal:
+    """``numerator / denominator`` for display, rounded to :data:`RATIO_PLACES` places and
+    without trailing zeros. Decisions never use it: they compare products exactly."""
+    with decimal.localcontext(exact_context()):
+        return tidy(numerator / denominator)
+
+
+def tidy(value: Decimal) -> Decimal:
+    """``value`` rounded to :data:`RATIO_PLACES` places, trailing zeros dropped, no exponent."""
+    with decimal.localcontext(exact_context()):
+        rounded = value.quantize(Decimal(1).scaleb(-RATIO_PLACES))
+        if rounded == rounded.to_integral_value():
+            return rounded.quantize(Decimal(1))
+        return rounded.normalize()
+
+
+def judge_share(
+    part: Decimal,
+    whole: Decimal,
+    *,
+    minimum: Decimal | None,
+    maximum: Decimal | None,
+    warn_min: Decimal | None,
+) -> tuple[Status, Decimal, Decimal | None, Decimal | None]:
+    """Hold ``part / whole`` (``whole`` > 0) to ``[minimum, maximum]`` with a warning band
+    ``[minimum, warn_min)``, comparing products exactly (``part >= minimum * whole``).
+
+    Returns the status, the shown ratio, the bound it was held to and the signed margin to that
+    bound (the nearer one when both are set and the ratio is within them).
+    """
+    value = ratio(part, whole)
+    with decimal.localcontext(exact_context()):
+        exact = part / whole
+        below = minimum is not None and part < minimum * whole
+        above = maximum is not None and part > maximum * whole
+        warned = warn_min is not None and part < warn_min * whole
+        room: list[tuple[Decimal, Decimal]] = []
+        if minimum is not None:
+            room.append((exact - minimum, minimum))
+        if maximum is not None:
+            room.append((maximum - exact, maximum))
+    if below or above:
+        status = Status.BREACH
+    elif warned:
+        status = Status.WARN
+    else:
+        status = Status.OK
+    if not room:
+        return status, value, None, None
+    margin, target = room[-1] if above else min(room, key=lambda item: item[0])
+    return status, value, target, tidy(margin)
+
+
+def bounds_text(
+    ctx: EvalContext, minimum: Decimal | None, maximum: Decimal | None, warn_min: Decimal | None
+) -> str:
+    """``at least 90%`` / ``at most 4.89%`` / ``between 90% and 100%``, plus the warning level."""
+    if minimum is not None and maximum is not None:
+        text = f"between {ctx.fmt(minimum, '%')} and {ctx.fmt(maximum, '%')}"
+    elif minimum is not None:
+        text = f"at least {ctx.fmt(minimum, '%')}"
+    else:
+        text = f"at most {ctx.fmt(maximum, '%')}"
+    if warn_min is not None:
+        text += f", warning below {ctx.fmt(warn_min, '%')}"
+    return text
+
+
+def standing(
+    ctx: EvalContext,
+    status: Status,
+    value: Decimal,
+    minimum: Decimal | None,
+    maximum: Decimal | None,
+    warn_min: Decimal | None,
+) -> str:
+    """The end of a share's sentence: where ``value`` stands against its bounds, in words."""
+    required = bounds_text(ctx, minimum, maximum, warn_min)
+    if status is Status.OK:
+        return f"is on target ({required})"
+    if status is Status.WARN:
+        return f"is on target but below the warning level ({required})"
+    if minimum is not None and value < minimum:
+        points = ctx.fmt(minimum - value, "%").removesuffix("%")
+        return f"is {points} percentage points short of the minimum ({required})"
+    return f"is above the maximum ({required})"
+
+
+def bound_problems(
+    minimum: Decimal | None, maximum: Decimal | None, warn_min: Decimal | None
+) -> list[tuple[str, str]]:
+    """Cross-field checks shared by ``coverage`` and ``share``."""
+    out = []
+    if minimum is not None and maximum is not None and maximum < minimum:
+        out.append(("max", f"expected max at least min ({minimum}), found {maximum}"))
+    if warn_min is not None:
+        if minimum is None:
+            out.append(
+                ("warn_min", "warn_min needs min: the warning band lies just above the minimum")
+            )
+        elif warn_min < minimum:
+            out.append(
+                ("warn_min", f"expected warn_min at least min ({minimum}), found {warn_min}")
+            )
+    return out
+
+
+@attrs.frozen
+class CoverageParams:
+    numerator: str = param(
+        IndicatorRef(),
+        doc='The indicator counted (e.g. inclusive kindergartens), or one that is already a share (0.941 or "94.1%" in the data; a bare 94.1 would mean 9410 %). Verdicts are per series of this indicator.',
+    )
+    denominator: str | None = param(
+        IndicatorRef(),
+        default=None,
+        doc="The indicator the numerator is a part of (e.g. all kindergartens); its series with exactly the same labels is used. Omit when the numerator is already a share.",
+    )
+    min: Decimal = param(Number(), doc='The least share that passes, inclusive: "90%" or 0.9.')
+    max: Decimal | None = param(
+        Number(), default=None, doc='The greatest share that passes, inclusive (e.g. "100%").'
+    )
+    warn_min: Decimal | None = param(
+        Number(),
+        default=None,
+        doc="A share at or above min but below this is WARN (an early warning band just above the minimum).",
+    )
+    period: str | None = param(
+        PeriodSpec(),
+        default=None,
+        doc="The period judged (a label or 'previous half'); default: the newest period for which both numerator and denominator have an observation.",
+    )
+
+    def problems(self) -> list[tuple[str, str]]:
+        return bound_problems(self.min, self.max, self.warn_min)
+
+
+class CoverageKind(RuleKind):
+    """``coverage``: is the share numerator / denominator at least ``min``?
+
+    - With ``denominator``, the share is numerator / denominator for one period, taking the
+      denominator series with exactly the same labels as the numerator series. Without it, the
+      numerator's own value is the share (``0.941`` and ``"94.1%"`` in the data mean the same;
+      a bare ``94.1`` means 9,410 %).
+    - The period is ``period`` when given; otherwise the newest period for which both
+      numerator and denominator have an observation.
+    - Bounds are inclusive and compared exactly, without dividing: it passes when
+      ``numerator >= min * denominator`` (and ``numerator <= max * denominator`` with ``max``).
+      Below ``min`` (or above ``max``) is BREACH; at or above ``min`` but below ``warn_min`` is
+      WARN; otherwise OK.
+    - UNKNOWN, with the reason: no denominator series with those labels, no observation (or no
+      period both have), or a denominator that is zero or negative.
+    - Value is the share (shown as a percentage), target the bound it was held to, margin
+      value − min (or max − value when above ``max``; the nearer bound when within both).
+    """
+
+    name = "coverage"
+    summary = "numerator / denominator (or a share indicator) is at least min"
+    Params = CoverageParams
+
+    def indicators(self, params: Any) -> tuple[str, ...]:
+        if params.denominator is None:
+            return (params.numerator,)
+        return (params.numerator, params.denominator)
+
+    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        p: CoverageParams = rule.params
+        found = self._observations(p, series, ctx)
+        if isinstance(found, Judgement):
+            return found
+        period, num, den = found
+        if den <= 0:
+            return unknown(
+                f"the denominator {p.denominator} is {ctx.fmt(den, ctx.unit(p.denominator or ''))} for {period}; a share of it is undefined",
+                period=period,
+                unit="%",
+                details={"period": period.label, "numerator": num, "denominator": den},
+            )
+        status, value, target, margin = judge_share(
+            num, den, minimum=p.min, maximum=p.max, warn_min=p.warn_min
+        )
+        details: dict[str, Any] = {
+            "period": period.label,
+            "numerator": num,
+            "denominator": den,
+            "coverage": value,
+            "min": p.min,
+        }
+        if p.max is not None:
+            details["max"] = p.max
+        if p.warn_min is not None:
+            details["warn_min"] = p.warn_min
+        if p.denominator is None:
+            shown = f"{ctx.fmt(value, '%')}"
+        else:
+            unit = ctx.unit(p.numerator)
+            shown = f"{ctx.fmt(value, '%')} ({ctx.fmt(num, unit)} of {ctx.fmt(den, ctx.unit(p.denominator))})"
+        message = (
+            f"coverage {shown} in {period} {standing(ctx, status, value, p.min, p.max, p.warn_min)}"
+        )
+        return Judgement(
+            status,
+            message,
+            value=value,
+            target=target,
+            margin=margin,
+            period=period,
+            unit="%",
+            details=details,
+        )
+
+    def _observations(
+        self, p: CoverageParams, series: Series, ctx: EvalContext
+    ) -> tuple[Any, Decimal, Decimal] | Judgement:
+        if p.denominator is None:
+            picked = pick_observation(series, p.period, ctx)
+            if isinstance(picked, Judgement):
+                return picked
+            return picked[0], picked[1], Decimal(1)
+        den_series = ctx.data.get(p.denominator, series.labels)
+        where = ", ".join(f"{k}={v}" for k, v in series.labels) or "no labels"
+        if den_series is None or len(den_series) == 0:
+            return unknown(
+                f"no observation of the denominator {p.denominator} with the same labels ({where})",
+                unit="%",
+            )
+        if p.period is not None:
+            period = ctx.resolve(p.period)
+            num = series.value_at(period)
+            den = den_series.value_at(period)
+            if num is None or den is None:
+                missing = " and ".join(
+                    name for name, v in ((p.numerator, num), (p.denominator, den)) if v is None
+                )
+                return unknown(f"no observation of {missing} for {period}", period=period, unit="%")
+            return period, num, den
+        for period, num in zip(reversed(series.periods), reversed(series.values)):
+            den = den_series.value_at(period)
+            if den is not None:
+                return period, num, den
+        return unknown(
+            f"no period with observations of both {p.numerator} and {p.denominator} up to {ctx.today}",
+            unit="%",
+        )
+
+
+@hookimpl
+def register_rule_kinds(register: Callable[[RuleKind], None]) -> None:
+    register(CoverageKind())

@@ -1,0 +1,135 @@
+"""The ``freshness`` rule kind: the newest observation is recent enough."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ..hookspecs import hookimpl
+from ..kind import EvalContext, RuleKind, unknown
+from ..model import Judgement, Rule, Series, Status
+from ..params import Duration, IndicatorRef, param
+from ..periods import Span
+from .coverage import tidy
+
+_UTC = dt.UTC
+_MICROSECOND = dt.timedelta(microseconds=1)
+_DAY_MICROSECONDS = 86_400 * 1_000_000
+_TENTH = Decimal("0.1")
+
+
+def _days(microseconds: int) -> Decimal:
+    """Whole microseconds as days, to one decimal place."""
+    with decimal.localcontext() as c:
+        c.prec = 40
+        return (Decimal(microseconds) / _DAY_MICROSECONDS).quantize(
+            _TENTH, rounding=decimal.ROUND_HALF_EVEN
+        )
+
+
+def span_days(span: Span) -> Decimal | None:
+    """The span in days, or ``None`` when it has calendar months (their length varies)."""
+    if span.months:
+        return None
+    return tidy(Decimal(span.seconds) / 86_400)
+
+
+@attrs.frozen
+class FreshnessParams:
+    indicator: str = param(
+        IndicatorRef(),
+        doc="The indicator whose newest observation is checked; verdicts are per series.",
+    )
+    max_age: Span = param(
+        Duration(),
+        doc="How old the newest data may be, counted from the end of its period: e.g. '45d' for monthly data reported within six weeks, or '2mo'.",
+    )
+    warn_age: Span | None = param(
+        Duration(),
+        default=None,
+        doc="Data older than this (but not older than max_age) is WARN; shorter than max_age.",
+    )
+
+    def problems(self) -> list[tuple[str, str]]:
+        warn, limit = self.warn_age, self.max_age
+        if warn is None:
+            return []
+        # Months and seconds only compare when the span uses one of them alone.
+        comparable = (warn.months == 0 and limit.months == 0) or (
+            warn.seconds == 0 and limit.seconds == 0
+        )
+        if comparable and (warn.months, warn.seconds) >= (limit.months, limit.seconds):
+            return [("warn_age", f"expected warn_age shorter than max_age ({limit}), found {warn}")]
+        return []
+
+
+class FreshnessKind(RuleKind):
+    """``freshness``: is the newest observation no older than ``max_age``?
+
+    - Age runs from the END of the newest observation's period to ``as_of``: data for 2023-09
+      is as of 2023-10-01 00:00 in the configured time zone. A period that has not ended yet
+      counts as age 0 (it is as fresh as data can be).
+    - Stale, BREACH, when ``as_of - max_age`` is after the period's end; exactly ``max_age`` old
+      passes. Months are calendar months (``2mo`` before 2023-10-31 is 2023-08-31).
+    - With ``warn_age``: older than ``warn_age`` but not stale is WARN.
+    - A series with no observation is UNKNOWN, never OK.
+    - Value is the age in days (one decimal), target ``max_age`` in days (``None`` for a span
+      with months, stated in the message instead), margin target − value. Details:
+      ``newest_period``, ``period_end``, ``age_days``, ``max_age``, ``warn_age``.
+    """
+
+    name = "freshness"
+    summary = "the newest observation is no older than max_age"
+    Params = FreshnessParams
+
+    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        p: FreshnessParams = rule.params
+        latest = series.latest()
+        if latest is None:
+            return unknown(f"no observation of {series.indicator} up to {ctx.today}", unit="days")
+        period, _ = latest
+        end = ctx.calendar.end_moment(period)
+        # Aware arithmetic within one zone ignores DST; subtract UTC instants instead.
+        elapsed = (ctx.as_of.astimezone(_UTC) - end.astimezone(_UTC)) // _MICROSECOND
+        age = _days(max(elapsed, 0))
+        limit = span_days(p.max_age)
+        details: dict[str, Any] = {
+            "newest_period": period.label,
+            "period_end": end.isoformat(),
+            "age_days": age,
+            "max_age": str(p.max_age),
+            "warn_age": None if p.warn_age is None else str(p.warn_age),
+        }
+        if p.max_age.before(ctx.as_of) > end:
+            status = Status.BREACH
+            tail = f"expected no older than {p.max_age}"
+        elif p.warn_age is not None and p.warn_age.before(ctx.as_of) > end:
+            status = Status.WARN
+            tail = f"older than the warning age {p.warn_age}; at most {p.max_age} allowed"
+        else:
+            status = Status.OK
+            tail = f"within {p.max_age}"
+        if elapsed < 0:
+            said = f"newest data is for {period}, which has not ended yet"
+        else:
+            said = f"newest data is for {period} (ended {period.end}), {ctx.fmt(age, 'days')} old"
+        return Judgement(
+            status,
+            f"{said}; {tail}",
+            value=age,
+            target=limit,
+            margin=None if limit is None else limit - age,
+            period=period,
+            unit="days",
+            details=details,
+        )
+
+
+@hookimpl
+def register_rule_kinds(register: Callable[[RuleKind], None]) -> None:
+    register(FreshnessKind())

@@ -1,0 +1,283 @@
+"""The ``growth`` kind: change against a base (year on year, period on period, a fixed
+baseline, or compound annual growth)."""
+
+from __future__ import annotations
+
+import decimal
+from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from ..errors import PeriodError
+from ..hookspecs import hookimpl
+from ..kind import EvalContext, RuleKind, unknown
+from ..model import Judgement, Rule, Series, Status
+from ..numbers import exact_context
+from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
+from ..periods import Period
+from .pace import closed, resolve, shown
+
+#: Growth figures are shown to this many decimal places (of the fraction: 1e-12 = 1e-10 %).
+_PLACES = Decimal("1e-12")
+
+
+@attrs.frozen
+class GrowthParams:
+    indicator: str = param(IndicatorRef(), doc="The indicator judged.")
+    min: Decimal = param(
+        Number(),
+        doc="Least growth that passes (inclusive), e.g. '5%'; 0 means 'not down'.",
+        default=Decimal(0),
+    )
+    max: Decimal | None = param(Number(), doc="Most growth that passes (inclusive).", default=None)
+    compare: str = param(
+        Choice("year_on_year", "period_on_period", "baseline", "cagr"),
+        doc="The base: the same period a year earlier, the period before, the baseline period, or compound annual growth since the baseline.",
+        default="year_on_year",
+    )
+    baseline: str | None = param(
+        PeriodSpec(), doc="The base period for compare = baseline or cagr.", default=None
+    )
+    period: str | None = param(
+        PeriodSpec(),
+        doc="The period judged (default: the newest observation whose period has closed).",
+        default=None,
+    )
+    include_open: bool = param(
+        Flag(),
+        doc="Also judge a period still open at as_of (its partial value against a full base).",
+        default=False,
+    )
+    warn_min: Decimal | None = param(
+        Number(), doc="Growth at or above min but below this is WARN; at least min.", default=None
+    )
+
+    def problems(self) -> list[tuple[str, str]]:
+        out = []
+        if self.compare in ("baseline", "cagr") and self.baseline is None:
+            out.append(("baseline", f"compare = {self.compare!r} needs a 'baseline' period"))
+        if self.compare not in ("baseline", "cagr") and self.baseline is not None:
+            out.append(
+                (
+                    "baseline",
+                    f"'baseline' is only used with compare = 'baseline' or 'cagr', not {self.compare!r}",
+                )
+            )
+        if self.max is not None and self.max < self.min:
+            out.append(("max", f"'max' ({self.max}) is below 'min' ({self.min})"))
+        if self.warn_min is not None and self.warn_min < self.min:
+            out.append(("warn_min", f"'warn_min' ({self.warn_min}) is below 'min' ({self.min})"))
+        if self.compare == "cagr":
+            for key, rate in (("min", self.min), ("max", self.max), ("warn_min", self.warn_min)):
+                if rate is not None and rate <= -1:
+                    out.append((key, f"an annual growth rate must be above -100%; found {rate}"))
+        return out
+
+
+class GrowthKind(RuleKind):
+    """Change against a base: growth = value / base − 1, held to ``min`` (and ``max``).
+
+    The period judged is ``period`` if given, else the newest observation whose period has
+    closed at ``as_of`` (an open period's partial value is never compared with a full one);
+    with ``include_open = true`` the newest observation even if its period is still open. A
+    named ``period`` still open without ``include_open`` is UNKNOWN.
+
+    The base period: ``year_on_year`` the same period a year earlier (2023-H1 → 2022-H1);
+    ``period_on_period`` the one before (2023-H1 → 2022-H2); ``baseline`` and ``cagr`` the
+    ``baseline`` period. A missing, zero or negative base is UNKNOWN with the reason, never a
+    crash or infinity.
+
+    The decision is exact, without dividing: passes when value − base ≥ ``min`` × base (and ≤
+    ``max`` × base), so exactly-on-target passes (1.1 → 1.21 is +10 %). For ``cagr`` over n
+    years (n = whole years between the two periods' starts; both periods must be of the same
+    grain and start on the same month and day, else UNKNOWN): passes when value ≥ base ×
+    (1 + ``min``)^n, computed exactly; the shown CAGR is (value / base)^(1/n) − 1. Growth below
+    ``min`` (or above ``max``) is BREACH; at or above ``min`` but below ``warn_min`` is WARN.
+
+    ``value`` is the growth (unit ``%``), ``target`` is ``min`` (``max`` when that is what was
+    exceeded) and ``margin`` the distance to it (positive = room to spare). Details:
+    ``current``, ``base``, ``base_period``, ``growth``, ``compare``, ``period``, and for cagr
+    ``years`` and ``required`` (the least value that passes).
+    """
+
+    name = "growth"
+    summary = "change against a base: year on year, period on period, a fixed baseline, or CAGR"
+    Params = GrowthParams
+
+    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        with decimal.localcontext(exact_context()):
+            return self._evaluate(rule, series, ctx)
+
+    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        p: GrowthParams = rule.params
+        picked = self._current(p, series, ctx)
+        if isinstance(picked, Judgement):
+            return picked
+        period, cur = picked
+        base_period = self._base_period(p, period, ctx)
+        if isinstance(base_period, Judgement):
+            return base_period
+        base = series.value_at(base_period)
+        if base is None:
+            return unknown(
+                f"no observation of {series.indicator} for the base period {base_period}",
+                period=period,
+            )
+        unit = ctx.unit(series.indicator)
+        shown_base = f"{ctx.fmt(base, unit)} for {base_period}"
+        if base == 0:
+            return unknown(f"the base ({shown_base}) is zero; growth is undefined", period=period)
+        if base < 0:
+            return unknown(
+                f"the base ({shown_base}) is negative; growth is not meaningful", period=period
+            )
+        details: dict[str, Any] = {
+            "current": cur,
+            "base": base,
+            "base_period": base_period.label,
+            "compare": p.compare,
+            "period": period.label,
+        }
+        if p.compare == "cagr":
+            years = _whole_years(base_period, period)
+            if isinstance(years, str):
+                return unknown(
+                    f"cannot compute CAGR from {base_period} to {period}: {years}", period=period
+                )
+            if cur < 0:
+                return unknown(
+                    f"{series.indicator} {ctx.fmt(cur, unit)} for {period} is negative; CAGR is undefined",
+                    period=period,
+                )
+            details["years"] = years
+
+            def passes(rate: Decimal) -> bool:
+                return Fraction(cur) >= Fraction(base) * (1 + Fraction(rate)) ** years
+
+            def within_max(rate: Decimal) -> bool:
+                return Fraction(cur) <= Fraction(base) * (1 + Fraction(rate)) ** years
+
+            required = Fraction(base) * (1 + Fraction(p.min)) ** years
+            details["required"] = Decimal(required.numerator) / Decimal(required.denominator)
+            growth = _cagr(cur, base, years)
+        else:
+
+            def passes(rate: Decimal) -> bool:
+                return cur - base >= rate * base
+
+            def within_max(rate: Decimal) -> bool:
+                return cur - base <= rate * base
+
+            # Rounding toward -inf keeps the shown growth on the same side of any bound with
+            # at most 12 decimals as the exact figure.
+            growth = (cur / base - 1).quantize(_PLACES, rounding=decimal.ROUND_FLOOR)
+        ok_min = passes(p.min)
+        ok_max = p.max is None or within_max(p.max)
+        # A shown CAGR comes from a root and can land a hair off a bound the exact test met.
+        if ok_min and growth < p.min:
+            growth = p.min
+        elif not ok_min and growth >= p.min:
+            growth = p.min - _PLACES
+        growth = shown(growth, places=None)  # drop trailing zeros: 0.100000000000 -> 0.1
+        details["growth"] = growth
+        word = "CAGR" if p.compare == "cagr" else "growth"
+        head = f"{series.indicator} {ctx.fmt(cur, unit)} for {period} against {shown_base}: {word} {_signed(growth, ctx.fmt)}"
+        if not ok_max:
+            assert p.max is not None
+            return Judgement(Status.BREACH, f"{head}, above the maximum {_signed(p.max, ctx.fmt)}", value=growth, target=p.max,
+                             margin=p.max - growth, period=period, unit="%", details=details)  # fmt: skip
+        if not ok_min:
+            status, why = Status.BREACH, f"below the minimum {_signed(p.min, ctx.fmt)}"
+        elif p.warn_min is not None and not passes(p.warn_min):
+            status, why = (
+                Status.WARN,
+                f"meets the minimum {_signed(p.min, ctx.fmt)} but is below the warning level {_signed(p.warn_min, ctx.fmt)}",
+            )
+        else:
+            status, why = Status.OK, f"meets the minimum {_signed(p.min, ctx.fmt)}"
+        return Judgement(
+            status,
+            f"{head}, {why}",
+            value=growth,
+            target=p.min,
+            margin=growth - p.min,
+            period=period,
+            unit="%",
+            details=details,
+        )
+
+    @staticmethod
+    def _current(
+        p: GrowthParams, series: Series, ctx: EvalContext
+    ) -> tuple[Period, Decimal] | Judgement:
+        if p.period is not None:
+            period = resolve(ctx, p.period)
+            if isinstance(period, Judgement):
+                return period
+            value = series.value_at(period)
+            if value is None:
+                return unknown(f"no observation of {series.indicator} for {period}", period=period)
+            if not p.include_open and not closed(ctx, period):
+                return unknown(
+                    f"{period} is still open until {period.last_day}; its partial value is not compared with a full one "
+                    "(set include_open = true to compare it)",
+                    period=period,
+                )
+            return period, value
+        for period, value in reversed(list(series)):
+            if p.include_open or closed(ctx, period):
+                return period, value
+        newest = series.latest()
+        if newest is None:
+            return unknown(f"no observation of {series.indicator} up to {ctx.today}")
+        return unknown(
+            f"no observation of {series.indicator} for a period closed by {ctx.today} ({newest[0]} is still open)"
+        )
+
+    @staticmethod
+    def _base_period(p: GrowthParams, period: Period, ctx: EvalContext) -> Period | Judgement:
+        if p.compare in ("baseline", "cagr"):
+            assert p.baseline is not None  # problems() requires it
+            return resolve(ctx, p.baseline)
+        try:
+            if p.compare == "year_on_year":
+                return ctx.calendar.year_ago(period)
+            return ctx.calendar.previous(period)
+        except PeriodError as exc:
+            return unknown(f"no base period for {period}: {exc}", period=period)
+
+
+def _whole_years(base: Period, current: Period) -> int | str:
+    """Whole years from ``base`` to ``current``, or the reason there is no such number."""
+    if base.grain != current.grain:
+        return f"the periods are of different grains ({base.grain} and {current.grain})"
+    if (base.start.month, base.start.day) != (current.start.month, current.start.day):
+        return "they are not a whole number of years apart"
+    years = current.start.year - base.start.year
+    if years <= 0:
+        return "the baseline must come at least a year before the period judged"
+    return years
+
+
+def _cagr(cur: Decimal, base: Decimal, years: int) -> Decimal:
+    ratio = cur / base
+    if years == 1:
+        root = ratio
+    elif ratio == 0:
+        root = Decimal(0)
+    else:
+        root = ratio ** (Decimal(1) / Decimal(years))
+    return (root - 1).quantize(_PLACES, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def _signed(rate: Decimal, fmt: Callable[[Decimal | int | None, str | None], str]) -> str:
+    text = fmt(rate, "%")
+    return text if text.startswith("-") or text == "0%" else f"+{text}"
+
+
+@hookimpl
+def register_rule_kinds(register: Callable[[RuleKind], None]) -> None:
+    register(GrowthKind())

@@ -1,0 +1,148 @@
+"""The ``milestone`` rule kind: a dated commitment, done by its deadline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ..hookspecs import hookimpl
+from ..kind import EvalContext, RuleKind, unknown
+from ..model import Judgement, Rule, Series, Status
+from ..params import Date, IndicatorRef, Integer, Number, param
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+@attrs.frozen
+class MilestoneParams:
+    indicator: str = param(
+        IndicatorRef(),
+        doc="A series whose value reaches done_at once the commitment is done (e.g. 0 = not done, 1 = in use; or a percentage of completion).",
+    )
+    deadline: dt.date = param(
+        Date(),
+        doc="The day the commitment is due, inclusive: done any time on this day is on time.",
+    )
+    warn_days: int = param(
+        Integer(minimum=0),
+        default=30,
+        doc="WARN while not done and the deadline is at most this many days away.",
+    )
+    done_at: Decimal = param(
+        Number(),
+        default=Decimal(1),
+        doc='Done once an observation\'s value is at least this (e.g. 1, or "100%" for a completion percentage).',
+    )
+
+
+class MilestoneKind(RuleKind):
+    """``milestone``: is a dated commitment done by its ``deadline``?
+
+    - The commitment counts as done from the first observation (oldest first) whose value is at
+      least ``done_at``; a later drop below it does not undo it.
+    - The ``deadline`` is inclusive: due by the end of that day, in the configured time zone.
+    - When done in a day-grain period, the done date is that day. When reported in a coarser
+      period (a month, a half ...), the day is not known: it counts as on time when the period
+      starts on or before the deadline (``reported done in 2023-08``).
+    - Done on time is OK. Done after the deadline is BREACH: the commitment was missed, and the
+      verdict keeps saying so (retire the rule once that is acknowledged).
+    - Not done: BREACH once the deadline day is over ("overdue by N days"); WARN when the
+      deadline is at most ``warn_days`` days away (0 = due today); otherwise OK ("not done yet").
+    - A series with no observation at all is UNKNOWN: silence is not progress.
+    - Value is the latest value, target ``done_at``, margin latest − ``done_at``. Details:
+      ``deadline``, ``days_left`` (days from today to the deadline, negative when past),
+      ``done_on`` (the done day, or the period it was reported in), ``done_period``.
+    """
+
+    name = "milestone"
+    summary = "a dated commitment is done by its deadline; warn ahead of it"
+    Params = MilestoneParams
+
+    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        p: MilestoneParams = rule.params
+        latest = series.latest()
+        if latest is None:
+            return unknown(
+                f"no observation of {series.indicator} up to {ctx.today}: cannot tell whether it is done (due {p.deadline})"
+            )
+        latest_period, value = latest
+        days_left = (p.deadline - ctx.today).days
+        details: dict[str, Any] = {
+            "deadline": p.deadline.isoformat(),
+            "days_left": days_left,
+            "done_at": p.done_at,
+            "latest": value,
+            "done_on": None,
+            "done_period": None,
+        }
+        margin = value - p.done_at
+        done = next(((period, v) for period, v in series if v >= p.done_at), None)
+        if done is not None:
+            period = done[0]
+            exact_day = period.days == 1
+            details["done_on"] = period.start.isoformat() if exact_day else period.label
+            details["done_period"] = period.label
+            on_time = period.start <= p.deadline
+            if exact_day:
+                gap = abs((p.deadline - period.start).days)
+                if not on_time:
+                    when = f"{_days(gap)} after the deadline {p.deadline}"
+                elif gap:
+                    when = f"{_days(gap)} before the deadline {p.deadline}"
+                else:
+                    when = f"on the deadline day {p.deadline}"
+                said = f"done on {period.start}, {when}"
+            elif on_time:
+                said = f"reported done in {period}, by the deadline {p.deadline}"
+            else:
+                gap = (period.start - p.deadline).days
+                said = f"reported done in {period}, at least {_days(gap)} after the deadline {p.deadline}"
+            if on_time:
+                return Judgement(
+                    Status.OK,
+                    said,
+                    period=period,
+                    value=value,
+                    target=p.done_at,
+                    margin=margin,
+                    details=details,
+                )
+            return Judgement(
+                Status.BREACH,
+                f"{said}: the commitment was missed",
+                period=period,
+                value=value,
+                target=p.done_at,
+                margin=margin,
+                details=details,
+            )
+        if days_left < 0:
+            status = Status.BREACH
+            said = f"not done and overdue by {_days(-days_left)} (deadline {p.deadline})"
+        elif days_left <= p.warn_days:
+            status = Status.WARN
+            due = "today" if days_left == 0 else f"in {_days(days_left)}"
+            said = f"not done; due {due} ({p.deadline})"
+        else:
+            status = Status.OK
+            said = f"not done yet; due in {_days(days_left)} ({p.deadline})"
+        return Judgement(
+            status,
+            said,
+            period=latest_period,
+            value=value,
+            target=p.done_at,
+            margin=margin,
+            details=details,
+        )
+
+
+@hookimpl
+def register_rule_kinds(register: Callable[[RuleKind], None]) -> None:
+    register(MilestoneKind())

@@ -1,0 +1,227 @@
+"""The ``minimum`` kind: does a period's total (sum, latest, mean, max, min, count) reach N?"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from ..hookspecs import hookimpl
+from ..kind import EvalContext, RuleKind, unknown
+from ..model import Judgement, Rule, Series, Status
+from ..numbers import exact_context
+from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
+from .pace import (
+    Pace,
+    aggregate_exact,
+    closed,
+    days_left,
+    fmt_share,
+    not_started,
+    observations_in,
+    resolve,
+    shown,
+)
+
+#: Aggregates that only accumulate over a period, so that being "behind pace" means something.
+_CUMULATIVE = ("sum", "count")
+
+
+@attrs.frozen
+class MinimumParams:
+    indicator: str = param(IndicatorRef(), doc="The indicator judged.")
+    min: Decimal = param(Number(), doc="The least the period's aggregate must reach (inclusive).")
+    period: str = param(
+        PeriodSpec(),
+        doc="The period judged, a label or relative ('current half').",
+        default="current year",
+    )
+    aggregate: str = param(
+        Choice("sum", "latest", "mean", "max", "min", "count"),
+        doc="How the observations within the period combine: sum, latest (the newest), mean, max, min, or count (how many).",
+        default="sum",
+    )
+    pace: bool = param(
+        Flag(),
+        doc="While the period is open, judge a sum or count on pace (min × elapsed share of the period).",
+        default=True,
+    )
+    breach_on_forecast: bool = param(
+        Flag(),
+        doc="While open and behind pace, BREACH instead of WARN when the linear forecast falls short of min.",
+        default=False,
+    )
+    warn_below: Decimal | None = param(
+        Number(),
+        doc="A final (or, for level aggregates, current) value at or above min but below this is WARN; at least min.",
+        default=None,
+    )
+
+    def problems(self) -> list[tuple[str, str]]:
+        if self.warn_below is not None and self.warn_below < self.min:
+            return [("warn_below", f"'warn_below' ({self.warn_below}) is below 'min' ({self.min})")]
+        return []
+
+
+class MinimumKind(RuleKind):
+    """Does the period's aggregate reach ``min``? Judged on pace while the period is open.
+
+    ``period`` (default ``current year``) is resolved against ``as_of``; the observations lying
+    within it are combined by ``aggregate`` (an observation for exactly the period is used
+    alone, and mixed grains are never double counted). Bounds are inclusive.
+
+    - The period has not started at ``as_of``: UNKNOWN. No observation within it so far:
+      UNKNOWN (absent data is never OK and never BREACH).
+    - Closed (``as_of`` at or after its end): aggregate ≥ ``min`` is OK (WARN if below
+      ``warn_below``), else BREACH.
+    - Open, ``sum``/``count`` with ``pace`` on: at or above ``min`` already is OK ("already
+      reached"). Otherwise expected = ``min`` × elapsed share of the period (calendar time in
+      the configured zone); at or above expected is OK ("on pace"), below is WARN ("behind
+      pace"), with the rate per day needed over the days left (today counted) to reach ``min``.
+      With ``breach_on_forecast`` a behind-pace total whose linear forecast (total / elapsed)
+      falls short of ``min`` is BREACH ("on course to miss"). A straight-line forecast falls
+      short exactly when the total is behind pace, so this option turns every behind-pace
+      verdict into BREACH. ``warn_below`` is not applied to an open sum (it can still grow).
+    - Open, ``pace`` off or a level aggregate (latest, mean, max, min): at or above ``min`` is
+      OK (WARN if below ``warn_below``), below is WARN (there is still time); BREACH only once
+      the period has closed.
+
+    ``target`` is what the value was held to now (expected-by-now when judged on pace, else
+    ``min``); ``margin`` = value − target. Details: ``total``, ``target`` (= min),
+    ``aggregate``, ``observations``, ``period``, and on pace ``elapsed``, ``expected``,
+    ``forecast``, ``remaining_days``, ``rate_needed_per_day``.
+    """
+
+    name = "minimum"
+    summary = (
+        "a period's total (sum, latest, max ...) reaches N; judged on pace while the period is open"
+    )
+    Params = MinimumParams
+
+    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        with decimal.localcontext(exact_context()):
+            return self._evaluate(rule, series, ctx)
+
+    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        p: MinimumParams = rule.params
+        resolved = resolve(ctx, p.period)
+        if isinstance(resolved, Judgement):
+            return resolved
+        period = resolved
+        if not_started(ctx, period):
+            return unknown(f"{period} has not started (it starts {period.start})", period=period)
+        obs = observations_in(series, period)
+        if not obs:
+            return unknown(
+                f"no observations of {series.indicator} in {period} so far", period=period
+            )
+        total_exact = aggregate_exact([v for _, v in obs], p.aggregate)
+        total = shown(total_exact, places=None)
+        unit = "" if p.aggregate == "count" else ctx.unit(series.indicator)
+        judged_unit = "" if p.aggregate == "count" else None
+
+        def fmt(v: Decimal | int | None) -> str:
+            return ctx.fmt(v, unit)
+
+        what = (
+            f"{series.indicator} ({p.aggregate}) in {period}"
+            if p.aggregate != "sum"
+            else f"{series.indicator} in {period}"
+        )
+        details: dict[str, Any] = {
+            "total": total,
+            "target": p.min,
+            "aggregate": p.aggregate,
+            "observations": len(obs),
+            "period": period.label,
+        }
+
+        def verdict(status: Status, message: str, target: Decimal) -> Judgement:
+            return Judgement(
+                status,
+                message,
+                value=total,
+                target=target,
+                margin=total - target,
+                period=period,
+                unit=judged_unit,
+                details=details,
+            )
+
+        is_closed = closed(ctx, period)
+        below_warn = p.warn_below is not None and total_exact < Fraction(p.warn_below)
+        if total_exact >= Fraction(p.min):
+            if below_warn and (is_closed or p.aggregate not in _CUMULATIVE):
+                return verdict(
+                    Status.WARN,
+                    f"{what}: {fmt(total)} reaches the minimum {fmt(p.min)} but is below the warning level {fmt(p.warn_below)}",
+                    p.min,
+                )
+            reached = "reached" if is_closed else "already reached"
+            return verdict(
+                Status.OK, f"{what}: {fmt(total)}, {reached} the minimum {fmt(p.min)}", p.min
+            )
+        if is_closed:
+            return verdict(
+                Status.BREACH,
+                f"{what}: {fmt(total)}, short of the minimum {fmt(p.min)} by {fmt(p.min - total)}",
+                p.min,
+            )
+        if not (p.pace and p.aggregate in _CUMULATIVE):
+            return verdict(
+                Status.WARN,
+                f"{what}: {fmt(total)} so far, below the minimum {fmt(p.min)}; the period is open until {period.last_day}",
+                p.min,
+            )
+        return self._on_pace(
+            p,
+            period.last_day,
+            total_exact,
+            ctx.elapsed(period),
+            days_left(ctx.today, period.last_day),
+            what,
+            fmt,
+            details,
+            verdict,
+        )
+
+    @staticmethod
+    def _on_pace(
+        p: MinimumParams,
+        last_day: dt.date,
+        total: Fraction,
+        elapsed: Fraction,
+        remaining: int,
+        what: str,
+        fmt: Callable[[Decimal | int | None], str],
+        details: dict[str, Any],
+        verdict: Callable[[Status, str, Decimal], Judgement],
+    ) -> Judgement:
+        pace = Pace.of(total, p.min, elapsed, remaining)
+        details.update(pace.details())
+        expected = details["expected"]
+        share = fmt_share(elapsed)
+        so_far = f"{fmt(shown(total))} so far, {fmt(expected)} expected by now ({share} of the period elapsed)"
+        if pace.on_pace:
+            return verdict(
+                Status.OK, f"{what}: on pace: {so_far} toward {fmt(p.min)} by {last_day}", expected
+            )
+        needs = f"needs {fmt(details['rate_needed_per_day'])} per day to reach {fmt(p.min)} by {last_day}"
+        forecast = pace.forecast
+        if p.breach_on_forecast and forecast is not None and forecast < pace.target:
+            return verdict(
+                Status.BREACH,
+                f"{what}: on course to miss: {so_far}; forecast {fmt(details['forecast'])}; {needs}",
+                expected,
+            )
+        return verdict(Status.WARN, f"{what}: behind pace: {so_far}; {needs}", expected)
+
+
+@hookimpl
+def register_rule_kinds(register: Callable[[RuleKind], None]) -> None:
+    register(MinimumKind())

@@ -1,0 +1,227 @@
+"""Pace, forecast and rate-needed arithmetic, and period aggregation, shared by the ``minimum``,
+``progress`` and ``cap`` kinds.
+
+Everything here is exact: decisions are made on :class:`~fractions.Fraction` values built from
+the Decimals (``Fraction(Decimal("1.1"))`` is exactly 11/10), so nothing is rounded before a
+comparison. Only :func:`shown` turns a fraction into a Decimal, for messages and details.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING, Final
+
+import attrs
+
+from ..errors import PeriodError
+from ..kind import EvalContext, pick_observation, unknown
+from ..model import Judgement
+from ..numbers import exact_context, format_number
+
+if TYPE_CHECKING:
+    from ..model import Series
+    from ..periods import Calendar, Period
+
+#: The aggregates a kind may offer; ``latest`` is the value of the newest observation.
+AGGREGATES: Final = ("sum", "latest", "mean", "max", "min", "count")
+
+_UTC = dt.UTC
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def exact(value: Decimal | int | Fraction) -> Fraction:
+    """``value`` as an exact fraction."""
+    return value if isinstance(value, Fraction) else Fraction(value)
+
+
+def aggregate_exact(values: Sequence[Decimal], how: str) -> Fraction:
+    """The aggregate of ``values`` (in period order) as an exact fraction.
+
+    Raises ``ValueError`` for no values (except ``count``, which is then 0) or an unknown ``how``.
+    """
+    if how == "count":
+        return Fraction(len(values))
+    if not values:
+        raise ValueError(f"cannot take the {how} of no values")
+    if how == "sum":
+        return sum((Fraction(v) for v in values), Fraction(0))
+    if how == "latest":
+        return Fraction(values[-1])
+    if how == "max":
+        return Fraction(max(values))
+    if how == "min":
+        return Fraction(min(values))
+    if how == "mean":
+        return sum((Fraction(v) for v in values), Fraction(0)) / len(values)
+    raise ValueError(f"unknown aggregate {how!r}; expected one of {', '.join(AGGREGATES)}")
+
+
+def aggregate(values: Sequence[Decimal], how: str) -> Decimal:
+    """The aggregate of ``values`` as a Decimal (exact except a mean that does not terminate,
+    which is carried to the full comparison precision)."""
+    return shown(aggregate_exact(values, how), places=None)
+
+
+def shown(value: Fraction | Decimal | int, places: int | None = 6) -> Decimal:
+    """A fraction as a Decimal for display: exact when it terminates within ``places`` decimals
+    (integers stay integers, ``5/2`` is ``2.5``), else rounded half-even to ``places``.
+    ``places=None`` keeps the full comparison precision."""
+    fr = exact(value)
+    with decimal.localcontext(exact_context()):
+        if fr.denominator == 1:
+            return Decimal(fr.numerator)
+        out = Decimal(fr.numerator) / Decimal(fr.denominator)
+        if places is not None:
+            out = out.quantize(Decimal(1).scaleb(-places))
+            if "." in str(out):
+                # Strip trailing zeros without normalize(), which would switch to exponent form.
+                text = format(out, "f").rstrip("0").rstrip(".")
+                out = Decimal(text or "0")
+        return out
+
+
+def observations_in(series: Series, period: Period) -> list[tuple[Period, Decimal]]:
+    """The observations that make up ``period``'s aggregate, never double counting.
+
+    An observation for exactly ``period`` is the authoritative figure and is used alone.
+    Otherwise the observations lying inside ``period`` are used; if they are of mixed grains
+    (months and quarters of one half, say) they would overlap, so only the grain covering the
+    most days is kept (ties: the grain with more observations, i.e. the finer, fresher one).
+    """
+    whole = series.value_at(period)
+    if whole is not None:
+        return [(period, whole)]
+    inside = [(p, v) for p, v in series.within(period) if p != period]
+    grains = {p.grain for p, _ in inside}
+    if len(grains) <= 1:
+        return inside
+
+    def coverage(grain: str) -> tuple[int, int]:
+        mine = [p for p, _ in inside if p.grain == grain]
+        return sum(p.days for p in mine), len(mine)
+
+    best = max(sorted(grains), key=coverage)
+    return [(p, v) for p, v in inside if p.grain == best]
+
+
+def window_fraction(
+    calendar: Calendar, start_day: dt.date, end_day_exclusive: dt.date, as_of: dt.datetime
+) -> Fraction:
+    """The exact share of the window [``start_day`` 00:00, ``end_day_exclusive`` 00:00) local
+    time elapsed at ``as_of``, by real elapsed time (DST counted as it happened), in [0, 1]."""
+    if not start_day < end_day_exclusive:
+        raise ValueError(f"empty window {start_day}..{end_day_exclusive}")
+    start = _instant(calendar, start_day)
+    total = (_instant(calendar, end_day_exclusive) - start) // _MICROSECOND
+    done = (calendar.localize(as_of).astimezone(_UTC) - start) // _MICROSECOND
+    return Fraction(min(max(done, 0), total), total)
+
+
+def _instant(calendar: Calendar, day: dt.date) -> dt.datetime:
+    # Subtract UTC instants: same-tzinfo datetime subtraction ignores DST offsets.
+    return dt.datetime.combine(day, dt.time(), tzinfo=calendar.tzinfo).astimezone(_UTC)
+
+
+def days_left(today: dt.date, last_day: dt.date) -> int:
+    """Calendar days from ``today`` through ``last_day``, both counted (0 once past it)."""
+    return max((last_day - today).days + 1, 0)
+
+
+@attrs.frozen
+class Pace:
+    """Where a cumulative total stands against a target on a straight line through the window.
+
+    ``expected`` = target × elapsed (what should be done by now); ``forecast`` = done / elapsed
+    (the total at the end at the rate so far; ``None`` before any time has elapsed);
+    ``rate_needed_per_day`` = (target − done) / remaining days (0 once the target is reached,
+    ``None`` with no days left). All exact fractions.
+    """
+
+    done: Fraction
+    target: Fraction
+    elapsed: Fraction
+    remaining_days: int
+
+    @classmethod
+    def of(
+        cls,
+        done: Decimal | Fraction,
+        target: Decimal | Fraction,
+        elapsed: Fraction,
+        remaining_days: int,
+    ) -> Pace:
+        if not 0 <= elapsed <= 1:
+            raise ValueError(f"elapsed fraction {elapsed} is outside [0, 1]")
+        return cls(exact(done), exact(target), elapsed, remaining_days)
+
+    @property
+    def expected(self) -> Fraction:
+        return self.target * self.elapsed
+
+    @property
+    def forecast(self) -> Fraction | None:
+        return self.done / self.elapsed if self.elapsed > 0 else None
+
+    @property
+    def on_pace(self) -> bool:
+        """Done at least what is expected by now (inclusive)."""
+        return self.done >= self.expected
+
+    @property
+    def reached(self) -> bool:
+        return self.done >= self.target
+
+    @property
+    def rate_needed_per_day(self) -> Fraction | None:
+        if self.reached:
+            return Fraction(0)
+        if self.remaining_days <= 0:
+            return None
+        return (self.target - self.done) / self.remaining_days
+
+    def details(self) -> dict[str, Decimal | int | None]:
+        """The pace figures by their shared detail names, rounded for display."""
+        forecast, rate = self.forecast, self.rate_needed_per_day
+        return {
+            "elapsed": shown(self.elapsed),
+            "expected": shown(self.expected),
+            "forecast": None if forecast is None else shown(forecast),
+            "remaining_days": self.remaining_days,
+            "rate_needed_per_day": None if rate is None else shown(rate),
+        }
+
+
+def resolve(ctx: EvalContext, spec: str) -> Period | Judgement:
+    """``spec`` resolved against ``as_of``, or an UNKNOWN judgement saying why it cannot be
+    (``current term`` between terms, a year-ago of the first configured term ...)."""
+    try:
+        return ctx.resolve(spec)
+    except PeriodError as exc:
+        return unknown(f"cannot resolve period {spec!r}: {exc}")
+
+
+def pick(series: Series, spec: str | None, ctx: EvalContext) -> tuple[Period, Decimal] | Judgement:
+    """:func:`~targetwatch.kind.pick_observation`, with an unresolvable spec as UNKNOWN."""
+    if spec is not None:
+        period = resolve(ctx, spec)
+        if isinstance(period, Judgement):
+            return period
+    return pick_observation(series, spec, ctx)
+
+
+def not_started(ctx: EvalContext, period: Period) -> bool:
+    return ctx.as_of < ctx.calendar.start_moment(period)
+
+
+def closed(ctx: EvalContext, period: Period) -> bool:
+    """Whether ``period`` has ended at ``as_of`` (its end moment is exclusive)."""
+    return ctx.as_of >= ctx.calendar.end_moment(period)
+
+
+def fmt_share(elapsed: Fraction) -> str:
+    """The elapsed share as a percentage for messages (``0.576087`` -> ``57.61%``)."""
+    return format_number(shown(elapsed), "%")

@@ -1,0 +1,159 @@
+"""The ``progress`` kind: cumulative progress toward a target by a deadline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from ..hookspecs import hookimpl
+from ..kind import EvalContext, RuleKind, unknown
+from ..model import Judgement, Rule, Series, Status
+from ..numbers import exact_context
+from ..params import Date, Flag, IndicatorRef, Number, param
+from .pace import Pace, days_left, fmt_share, window_fraction
+
+_ONE_DAY = dt.timedelta(days=1)
+
+
+@attrs.frozen
+class ProgressParams:
+    indicator: str = param(IndicatorRef(), doc="The indicator counting progress.")
+    target: Decimal = param(Number(), doc="The total to reach (inclusive).")
+    start: dt.date = param(Date(), doc="Counting starts on this day.")
+    deadline: dt.date = param(Date(), doc="The last day: the target is due by the end of it.")
+    cumulative: bool = param(
+        Flag(),
+        doc="false: values are increments, summed; true: each value is the running total, the newest counts.",
+        default=False,
+    )
+    breach_on_forecast: bool = param(
+        Flag(),
+        doc="While open and behind pace, BREACH instead of WARN when the linear forecast at the deadline falls short.",
+        default=False,
+    )
+
+    def problems(self) -> list[tuple[str, str]]:
+        if self.deadline <= self.start:
+            return [
+                ("deadline", f"'deadline' ({self.deadline}) must be after 'start' ({self.start})")
+            ]
+        return []
+
+
+class ProgressKind(RuleKind):
+    """Cumulative progress toward ``target`` by ``deadline``, judged on pace.
+
+    The window runs from ``start`` 00:00 to the end of ``deadline`` (the deadline day is
+    included), local time in the configured zone. Progress counts the observations whose period
+    starts within the window (on or after ``start``, on or before ``deadline``): with
+    ``cumulative = false`` their values are increments and are summed; with ``cumulative =
+    true`` each is a running total and the newest counts.
+
+    - ``as_of`` before ``start``: UNKNOWN (not started).
+    - No observation at all in the series: UNKNOWN (zero progress is never assumed). With
+      ``cumulative = true``, no running total reported within the window: UNKNOWN. With
+      increments and older observations but none in the window, progress so far is 0.
+    - Done ≥ ``target``: OK ("reached"), at any time.
+    - After the deadline and short: BREACH ("missed").
+    - Open: expected = ``target`` × elapsed share of the window (calendar time); done ≥
+      expected is OK ("on pace"), else WARN ("behind"), naming the linear forecast at the
+      deadline (done / elapsed) and the rate per day needed over the days left (today counted).
+      With ``breach_on_forecast`` a behind-pace forecast short of ``target`` is BREACH; a
+      straight-line forecast falls short exactly when done is behind pace, so this turns every
+      behind-pace verdict into BREACH.
+
+    ``target`` in the verdict is what done was held to now (expected-by-now while open, else
+    the target); ``margin`` = done − that. Details: ``done``, ``target``, ``start``,
+    ``deadline``, ``observations``, and while open ``elapsed``, ``expected``, ``forecast``,
+    ``remaining_days``, ``rate_needed_per_day``.
+    """
+
+    name = "progress"
+    summary = "cumulative progress toward a target by a deadline, on pace and forecast"
+    Params = ProgressParams
+
+    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        with decimal.localcontext(exact_context()):
+            return self._evaluate(rule, series, ctx)
+
+    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        p: ProgressParams = rule.params
+        cal = ctx.calendar
+        window_end = p.deadline + _ONE_DAY
+        if ctx.as_of < dt.datetime.combine(p.start, dt.time(), tzinfo=cal.tzinfo):
+            return unknown(f"not started: counting {series.indicator} starts {p.start}")
+        if len(series) == 0:
+            return unknown(f"no observations of {series.indicator} since {p.start}")
+        counted = [v for period, v in series if p.start <= period.start <= p.deadline]
+        if p.cumulative:
+            if not counted:
+                return unknown(f"no running total of {series.indicator} reported since {p.start}")
+            done = counted[-1]
+        else:
+            done = sum(counted, Decimal(0))
+        unit = ctx.unit(series.indicator)
+
+        def fmt(v: Decimal | int | None) -> str:
+            return ctx.fmt(v, unit)
+
+        details: dict[str, Any] = {
+            "done": done,
+            "target": p.target,
+            "start": p.start.isoformat(),
+            "deadline": p.deadline.isoformat(),
+            "observations": len(counted),
+        }
+
+        def verdict(status: Status, message: str, target: Decimal) -> Judgement:
+            return Judgement(
+                status, message, value=done, target=target, margin=done - target, details=details
+            )
+
+        head = f"{series.indicator}"
+        if done >= p.target:
+            return verdict(
+                Status.OK,
+                f"{head}: reached: {fmt(done)} of {fmt(p.target)} (due by {p.deadline})",
+                p.target,
+            )
+        if ctx.as_of >= dt.datetime.combine(window_end, dt.time(), tzinfo=cal.tzinfo):
+            return verdict(
+                Status.BREACH,
+                f"{head}: missed: {fmt(done)} of {fmt(p.target)} by {p.deadline}",
+                p.target,
+            )
+        elapsed = window_fraction(cal, p.start, window_end, ctx.as_of)
+        pace = Pace.of(done, p.target, elapsed, days_left(ctx.today, p.deadline))
+        details.update(pace.details())
+        expected = details["expected"]
+        share = fmt_share(elapsed)
+        if pace.on_pace:
+            return verdict(
+                Status.OK,
+                f"{head}: on pace: {fmt(done)} done, {fmt(expected)} expected by now ({share} of the time elapsed) toward {fmt(p.target)} by {p.deadline}",
+                expected,
+            )
+        forecast = pace.forecast
+        shown_forecast = (
+            "no forecast yet"
+            if forecast is None
+            else f"forecast {fmt(details['forecast'])} by {p.deadline}"
+        )
+        message = (
+            f"{fmt(done)} done, {fmt(expected)} expected by now ({share} of the time elapsed); {shown_forecast}; "
+            f"needs {fmt(details['rate_needed_per_day'])} per day to reach {fmt(p.target)}"
+        )
+        if p.breach_on_forecast and forecast is not None and forecast < Fraction(p.target):
+            return verdict(Status.BREACH, f"{head}: on course to miss: {message}", expected)
+        return verdict(Status.WARN, f"{head}: behind: {message}", expected)
+
+
+@hookimpl
+def register_rule_kinds(register: Callable[[RuleKind], None]) -> None:
+    register(ProgressKind())
