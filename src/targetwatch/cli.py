@@ -27,7 +27,7 @@ class Group(click.Group):
     """A click group whose every error path exits 3: click's usage errors would exit 2 (which
     means BREACH to a monitor) and Python's uncaught exceptions 1."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:  # type: ignore[override]
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         from .errors import ConfigError, TargetwatchError
 
         try:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from .errors import ConfigError, PeriodError, Problem
-from .locate import Locator, load_toml, substitute_env
+from .locate import KeyPath, Locator, load_toml, substitute_env
 from .model import Indicator
 from .params import Choice, Date, Integer, ListOf, ParseContext, Text, dotted, param, parse
 
@@ -113,9 +113,13 @@ def config_from_mapping(
     ctx = ParseContext(file=shown, locate=locate)
     top, found = parse(TopLevel, data, ctx, what="the config", ignore=_KNOWN[3:])
     problems += found
+    if top is None:
+        # An unknown key must not hide a bad timezone or as_of: check the known keys alone.
+        top, _ = parse(TopLevel, {k: v for k, v in data.items() if k in _KNOWN}, ctx, ignore=_KNOWN[3:])
 
     cal_raw = data.get("calendar", {})
     terms: list[Term] = []
+    term_paths: dict[str, tuple[str | int, ...]] = {}
     cal_table = CalendarTable()
     if not isinstance(cal_raw, Mapping):
         problems.append(Problem("expected a table [calendar]", shown, locate(("calendar",)), "calendar"))
@@ -141,14 +145,22 @@ def config_from_mapping(
                 import datetime as dt
 
                 terms.append(Term(term.name, term.start, term.end + dt.timedelta(days=1)))
+                term_paths.setdefault(term.name, where)
 
     timezone = top.timezone if top else "UTC"
     try:
+        Calendar(timezone)
+    except PeriodError as exc:
+        problems.append(Problem(str(exc), shown, locate(("timezone",)), "timezone"))
+        timezone = "UTC"  # so that the terms are still checked
+    try:
         calendar = Calendar(timezone, terms=terms, fiscal_year_start=cal_table.fiscal_year_start, fiscal_year_named_by=cal_table.fiscal_year_named_by)
     except PeriodError as exc:
-        key = "timezone" if "zone" in str(exc) else "calendar"
-        problems.append(Problem(str(exc), shown, locate((key,)), key))
-        calendar = Calendar("UTC")
+        # Locate the last term the message names (the second of two overlapping terms).
+        named = [path for name, path in term_paths.items() if repr(name) in str(exc)]
+        key_path = named[-1] if named else ("calendar",)
+        problems.append(Problem(str(exc), shown, locate(key_path), dotted(key_path)))
+        calendar = Calendar(timezone)
     if top and top.as_of is not None:
         try:
             calendar.moment(top.as_of)
@@ -161,11 +173,11 @@ def config_from_mapping(
         problems.append(Problem("expected tables [indicators.NAME]", shown, locate(("indicators",)), "indicators"))
         raw_indicators = {}
     for name, raw_ind in raw_indicators.items():
-        where = ("indicators", name)
+        ind_where: KeyPath = ("indicators", name)
         if not isinstance(raw_ind, Mapping):
-            problems.append(Problem("expected a table with title, unit, description", shown, locate(where), dotted(where)))
+            problems.append(Problem("expected a table with title, unit, description", shown, locate(ind_where), dotted(ind_where)))
             continue
-        info, found = parse(IndicatorTable, raw_ind, ctx, where, what=f"indicator {name!r}")
+        info, found = parse(IndicatorTable, raw_ind, ctx, ind_where, what=f"indicator {name!r}")
         problems += found
         if info is not None:
             indicators[name] = Indicator(name, info.title, info.unit, info.description)

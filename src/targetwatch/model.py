@@ -272,10 +272,17 @@ class Verdict:
     severity: str = "critical"
     tags: tuple[str, ...] = ()
     details: Mapping[str, Any] = attrs.field(factory=dict)
+    #: Why this verdict sends nothing (the silence's reason and expiry), when it is silenced.
+    silenced: str | None = None
 
     @property
     def label_map(self) -> dict[str, str]:
         return dict(self.labels)
+
+    @property
+    def series_key(self) -> str:
+        """A stable text key of the series: ``district=田家庵区,level=x`` (empty for no labels)."""
+        return ",".join(f"{k}={v}" for k, v in self.labels)
 
 
 def worst(statuses: Sequence[Status]) -> Status:

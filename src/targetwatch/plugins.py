@@ -41,6 +41,8 @@ DEFAULT_PLUGINS: Final = (
     "targetwatch.default_plugins.json_source",
     "targetwatch.default_plugins.sqlite_source",
     "targetwatch.default_plugins.outputs",
+    "targetwatch.default_plugins.markdown_output",
+    "targetwatch.default_plugins.junit_output",
 )
 
 _NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
@@ -176,8 +178,7 @@ class Registry:
                 summary = str(getattr(item, "summary", "") or "")
                 provided.setdefault(plugin, []).append(Provided(category, name, summary, plugin))
         out = []
-        for name in self.pm.list_name_plugin():
-            plugin_name = name[0]
+        for plugin_name, _ in self.pm.list_name_plugin():
             origin, version = self._origins.get(plugin_name, ("registered at run time", None))
             out.append(PluginInfo(plugin_name, origin, version, tuple(provided.get(plugin_name, ()))))
         return out

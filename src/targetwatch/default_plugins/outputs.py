@@ -24,12 +24,21 @@ def shown(result: CheckResult, options: OutputOptions) -> list[Verdict]:
 
 
 def series_text(verdict: Verdict) -> str:
+    """The series' labels for people: ``district=田家庵区, level=x`` (empty for no labels)."""
     return ", ".join(f"{k}={v}" for k, v in verdict.labels)
+
+
+def status_text(verdict: Verdict, *, color: bool = False) -> str:
+    """The status for people, marked ``(silenced)`` when the verdict sends nothing:
+    ``BREACH (silenced)``. With ``color`` the status word carries an ANSI colour."""
+    status = _color(verdict.status) if color else verdict.status.value
+    return f"{status} (silenced)" if verdict.silenced else status
 
 
 class TableFormat(OutputFormat):
     """A table for a terminal: status, rule, series, period, value, target and the reason in
-    words; Chinese text aligned; a summary line; problems listed below."""
+    words; Chinese text aligned; a summary line; problems listed below. A silenced verdict
+    shows its status followed by ``(silenced)``."""
 
     name = "table"
     summary = "Aligned text table for people (the default)."
@@ -39,7 +48,7 @@ class TableFormat(OutputFormat):
 
         rows = []
         for v in shown(result, options):
-            status = _color(v.status) if options.color else v.status.value
+            status = status_text(v, color=options.color)
             rows.append([status, v.rule, series_text(v), str(v.period or "—"), format_number(v.value, v.unit), format_number(v.target, v.unit), v.message])
         out = []
         if rows:
@@ -89,6 +98,7 @@ def verdict_json(v: Verdict) -> dict[str, Any]:
         "target": _number(v.target), "margin": _number(v.margin),
         "period": str(v.period) if v.period else None, "unit": v.unit, "message": v.message,
         "severity": v.severity, "tags": list(v.tags), "details": _plain(dict(v.details)),
+        "silenced": v.silenced,
     }
 
 
