@@ -1,0 +1,551 @@
+"""Calendar periods (year, half, quarter, month, ISO week, day, fiscal year, named terms) and the
+:class:`Calendar` that parses, resolves and measures them in one configured time zone.
+
+A :class:`Period` is a half-open date interval ``[start, end)`` plus an integer ``ordinal``:
+consecutive periods of one grain differ by exactly 1, so the hot path can work on integers.
+Building a period is plain stdlib date arithmetic; pendulum is imported only to parse moments.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import functools
+import re
+import zoneinfo
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from .durations import Span, parse_duration
+from .errors import PeriodError
+
+__all__ = ["GRAINS", "Calendar", "Period", "PeriodError", "Span", "Term", "parse_duration"]
+
+#: Every grain a :class:`Period` may have.
+GRAINS = ("year", "half", "quarter", "month", "week", "day", "fiscal", "term")
+_UTC = dt.UTC
+_ONE_DAY = dt.timedelta(days=1)
+_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+@attrs.frozen(eq=True, order=False)
+class Period:
+    """A half-open interval of local calendar days ``[start, end)`` of one grain.
+
+    Periods are immutable and hashable; equal periods have equal fields. They sort by
+    ``(start, end, grain)``, so a sorted tuple of periods can be bisected. ``str(p)`` is the
+    canonical ``label``, which :meth:`Calendar.parse` turns back into an equal period.
+    """
+
+    grain: str
+    ordinal: int
+    start: dt.date
+    end: dt.date
+    label: str
+
+    def __str__(self) -> str:
+        return self.label
+
+    def _key(self) -> tuple[dt.date, dt.date, str]:
+        return (self.start, self.end, self.grain)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Period):
+            return NotImplemented
+        return self._key() < other._key()
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Period):
+            return NotImplemented
+        return self._key() <= other._key()
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Period):
+            return NotImplemented
+        return self._key() > other._key()
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Period):
+            return NotImplemented
+        return self._key() >= other._key()
+
+    def contains(self, day: dt.date) -> bool:
+        """Whether ``day`` lies in the period (``start <= day < end``)."""
+        return self.start <= day < self.end
+
+    def contains_period(self, other: Period) -> bool:
+        """Whether ``other`` lies entirely within this period (e.g. a month within its half)."""
+        return self.start <= other.start and other.end <= self.end
+
+    @property
+    def days(self) -> int:
+        """The number of days in the period."""
+        return (self.end - self.start).days
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day inside the period (``end`` minus one day)."""
+        return self.end - _ONE_DAY
+
+
+@attrs.frozen
+class Term:
+    """A user-defined named period, e.g. a school term; ``end`` is exclusive."""
+
+    name: str
+    start: dt.date
+    end: dt.date
+
+
+@functools.lru_cache(maxsize=8192)
+def _builtin(grain: str, ordinal: int) -> Period:
+    """The period of a calendar-independent grain with that ordinal."""
+    try:
+        if grain == "year":
+            return Period(
+                grain, ordinal, dt.date(ordinal, 1, 1), dt.date(ordinal + 1, 1, 1), f"{ordinal:04d}"
+            )
+        if grain == "month":
+            y, m = divmod(ordinal, 12)
+            ny, nm = divmod(ordinal + 1, 12)
+            return Period(
+                grain, ordinal, dt.date(y, m + 1, 1), dt.date(ny, nm + 1, 1), f"{y:04d}-{m + 1:02d}"
+            )
+        if grain == "quarter":
+            y, q = divmod(ordinal, 4)
+            ny, nq = divmod(ordinal + 1, 4)
+            start, end = dt.date(y, 3 * q + 1, 1), dt.date(ny, 3 * nq + 1, 1)
+            return Period(grain, ordinal, start, end, f"{y:04d}-Q{q + 1}")
+        if grain == "half":
+            y, h = divmod(ordinal, 2)
+            ny, nh = divmod(ordinal + 1, 2)
+            start, end = dt.date(y, 6 * h + 1, 1), dt.date(ny, 6 * nh + 1, 1)
+            return Period(grain, ordinal, start, end, f"{y:04d}-H{h + 1}")
+        if grain == "week":
+            # date.toordinal() of a Monday is 1 mod 7 (0001-01-01 was a Monday).
+            start = dt.date.fromordinal(ordinal * 7 + 1)
+            iso = start.isocalendar()
+            return Period(
+                grain,
+                ordinal,
+                start,
+                start + dt.timedelta(days=7),
+                f"{iso.year:04d}-W{iso.week:02d}",
+            )
+        if grain == "day":
+            start = dt.date.fromordinal(ordinal)
+            return Period(grain, ordinal, start, start + _ONE_DAY, start.isoformat())
+    except (ValueError, OverflowError):
+        raise PeriodError(
+            f"{grain} number {ordinal} is outside the supported years 1..9998"
+        ) from None
+    raise PeriodError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
+
+
+def _builtin_ordinal(grain: str, day: dt.date) -> int:
+    if grain == "year":
+        return day.year
+    if grain == "half":
+        return day.year * 2 + (day.month - 1) // 6
+    if grain == "quarter":
+        return day.year * 4 + (day.month - 1) // 3
+    if grain == "month":
+        return day.year * 12 + day.month - 1
+    if grain == "week":
+        return (day.toordinal() - day.weekday()) // 7
+    if grain == "day":
+        return day.toordinal()
+    raise PeriodError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
+
+
+def _iso_weeks(year: int) -> int:
+    """52 or 53: the number of ISO weeks in ``year`` (Dec 28 is always in the last one)."""
+    return dt.date(year, 12, 28).isocalendar().week
+
+
+def _minus_year(day: dt.date) -> dt.date:
+    """The same day one year earlier, Feb 29 clamped to Feb 28."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
+
+
+_YEAR = r"(?P<y>\d{4})"
+_SEP = r"[-\s_/.]*"
+_LABELS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (grain, re.compile(pattern, re.IGNORECASE))
+    for grain, pattern in (
+        ("year", rf"{_YEAR}"),
+        ("half", rf"{_YEAR}{_SEP}H(?P<n>[12])"),
+        ("quarter", rf"{_YEAR}{_SEP}Q(?P<n>[1-4])"),
+        ("week", rf"{_YEAR}{_SEP}W(?P<n>\d{{1,2}})"),
+        ("month", rf"{_YEAR}[-\s/.](?P<n>\d{{1,2}})"),
+        ("day", rf"{_YEAR}(?P<sep>[-/.])(?P<m>\d{{1,2}})(?P=sep)(?P<d>\d{{1,2}})"),
+        ("day", rf"{_YEAR}(?P<m>\d{{2}})(?P<d>\d{{2}})"),
+        ("fiscal", rf"FY{_SEP}{_YEAR}"),
+    )
+)
+_SINGULAR = {
+    "year": "year", "half": "half", "half year": "half", "half-year": "half", "quarter": "quarter",
+    "month": "month", "week": "week", "day": "day", "fiscal": "fiscal", "fiscal year": "fiscal",
+    "term": "term",
+}  # fmt: skip
+_PLURAL = {
+    "years": "year", "halves": "half", "half years": "half", "half-years": "half",
+    "quarters": "quarter", "months": "month", "weeks": "week", "days": "day",
+    "fiscal years": "fiscal", "terms": "term",
+}  # fmt: skip
+_OFFSETS = {"current": 0, "this": 0, "previous": -1, "last": -1, "next": 1}
+_RELATIVE = re.compile(
+    r"(?P<word>current|this|previous|last|next)\s+(?P<grain>[a-z][a-z -]*?)", re.IGNORECASE
+)
+_AGO = re.compile(r"(?P<n>\d+)\s+(?P<grain>[a-z][a-z -]*?)\s+ago", re.IGNORECASE)
+
+
+class Calendar:
+    """Parses, resolves and measures periods in one time zone, with optional fiscal years and
+    user-defined terms. Immutable after construction; safe to share between threads."""
+
+    def __init__(
+        self,
+        timezone: str = "UTC",
+        *,
+        terms: Sequence[Term] = (),
+        fiscal_year_start: int = 1,
+        fiscal_year_named_by: str = "start",
+    ) -> None:
+        try:
+            self.tzinfo: zoneinfo.ZoneInfo = zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+            raise PeriodError(
+                f"expected an IANA time zone such as 'Asia/Shanghai'; found {timezone!r}"
+            ) from None
+        self.timezone: str = timezone
+        if not isinstance(fiscal_year_start, int) or not 1 <= fiscal_year_start <= 12:
+            raise PeriodError(
+                f"expected fiscal_year_start, a month 1..12; found {fiscal_year_start!r}"
+            )
+        if fiscal_year_named_by not in ("start", "end"):
+            raise PeriodError(
+                f"expected fiscal_year_named_by 'start' or 'end'; found {fiscal_year_named_by!r}"
+            )
+        self.fiscal_year_start = fiscal_year_start
+        self.fiscal_year_named_by = fiscal_year_named_by
+        self.terms: tuple[Term, ...] = tuple(sorted(terms, key=lambda t: (t.start, t.end)))
+        self._term_index: dict[str, int] = {}
+        for i, term in enumerate(self.terms):
+            if not term.start < term.end:
+                raise PeriodError(
+                    f"term {term.name!r} must start before it ends; found {term.start}..{term.end}"
+                )
+            if term.name in self._term_index:
+                raise PeriodError(f"term names must be unique; found {term.name!r} twice")
+            if (
+                self._match_label(term.name.strip()) is not None
+                or _parse_relative(term.name) is not None
+            ):
+                raise PeriodError(
+                    f"term name {term.name!r} would be read as a built-in period; choose another"
+                )
+            if i and self.terms[i - 1].end > term.start:
+                prev = self.terms[i - 1]
+                raise PeriodError(
+                    f"terms must not overlap; found {prev.name!r} ({prev.start}..{prev.end}, "
+                    f"end exclusive) overlapping {term.name!r} ({term.start}..{term.end})"
+                )
+            self._term_index[term.name] = i
+        self._term_starts = [t.start for t in self.terms]
+        self._parsed: dict[str, Period] = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"Calendar({self.timezone!r}, terms={len(self.terms)}, "
+            f"fiscal_year_start={self.fiscal_year_start}, "
+            f"fiscal_year_named_by={self.fiscal_year_named_by!r})"
+        )
+
+    # -- building periods -------------------------------------------------------------------
+
+    def period(self, grain: str, ordinal: int) -> Period:
+        """The period of ``grain`` with ``ordinal`` (see :class:`Period` for what ordinals mean)."""
+        if grain == "fiscal":
+            start_month = self.fiscal_year_start
+            named = ordinal + (1 if self.fiscal_year_named_by == "end" and start_month != 1 else 0)
+            try:
+                start, end = dt.date(ordinal, start_month, 1), dt.date(ordinal + 1, start_month, 1)
+            except ValueError:
+                raise PeriodError(
+                    f"fiscal year {ordinal} is outside the supported years 1..9998"
+                ) from None
+            return Period("fiscal", ordinal, start, end, f"FY{named:04d}")
+        if grain == "term":
+            if not 0 <= ordinal < len(self.terms):
+                raise PeriodError(self._no_term(f"no term number {ordinal}"))
+            t = self.terms[ordinal]
+            return Period("term", ordinal, t.start, t.end, t.name)
+        return _builtin(grain, ordinal)
+
+    def containing(self, grain: str, day: dt.date) -> Period:
+        """The period of ``grain`` that contains ``day``; for terms, PeriodError if none does."""
+        if grain == "fiscal":
+            return self.period(
+                grain, day.year if day.month >= self.fiscal_year_start else day.year - 1
+            )
+        if grain == "term":
+            i = bisect.bisect_right(self._term_starts, day) - 1
+            if i < 0 or not day < self.terms[i].end:
+                raise PeriodError(self._no_term(f"{day} falls in no term"))
+            return self.period("term", i)
+        return _builtin(grain, _builtin_ordinal(grain, day))
+
+    def shift(self, period: Period, n: int) -> Period:
+        """The period ``n`` steps later (earlier if negative) of the same grain; terms step along
+        the configured term list and raise PeriodError past either end."""
+        if period.grain == "term":
+            self._own_term(period)
+            if not 0 <= period.ordinal + n < len(self.terms):
+                raise PeriodError(
+                    self._no_term(
+                        f"no term {abs(n)} {'after' if n > 0 else 'before'} {period.label!r}"
+                    )
+                )
+        return self.period(period.grain, period.ordinal + n)
+
+    def next(self, period: Period) -> Period:
+        """The period right after ``period`` (same grain)."""
+        return self.shift(period, 1)
+
+    def previous(self, period: Period) -> Period:
+        """The period right before ``period`` (same grain)."""
+        return self.shift(period, -1)
+
+    def year_ago(self, period: Period) -> Period:
+        """The same period one year earlier: 2023-H2 -> 2022-H2, 2024-02-29 -> 2023-02-28,
+        ISO week 53 -> week 52 where the year before has none, FY2023 -> FY2022; a term
+        ``2023-autumn`` -> ``2022-autumn`` if configured, else the term containing the day a
+        year before its start, else PeriodError."""
+        g, o = period.grain, period.ordinal
+        steps = {"year": 1, "fiscal": 1, "half": 2, "quarter": 4, "month": 12}
+        if g in steps:
+            return self.period(g, o - steps[g])
+        if g == "day":
+            return self.containing("day", _minus_year(period.start))
+        if g == "week":
+            iso = period.start.isocalendar()
+            weeks = _iso_weeks(iso.year - 1) if iso.year > 1 else 0
+            if weeks == 0:
+                raise PeriodError(f"no ISO year before {period.label}")
+            return self.containing(
+                "week", dt.date.fromisocalendar(iso.year - 1, min(iso.week, weeks), 1)
+            )
+        self._own_term(period)
+        m = re.match(r"\d{4}", period.label)
+        if m is not None:
+            name = f"{int(m.group()) - 1:04d}{period.label[4:]}"
+            if name in self._term_index:
+                return self.period("term", self._term_index[name])
+        try:
+            return self.containing("term", _minus_year(period.start))
+        except PeriodError:
+            raise PeriodError(f"no term a year before {period.label!r} ({period.start})") from None
+
+    def _own_term(self, period: Period) -> None:
+        i = period.ordinal
+        if not (0 <= i < len(self.terms) and self.terms[i].name == period.label):
+            raise PeriodError(
+                self._no_term(f"term {period.label!r} is not one of this calendar's terms")
+            )
+
+    def _no_term(self, what: str) -> str:
+        names = ", ".join(t.name for t in self.terms[:8]) + (", ..." if len(self.terms) > 8 else "")
+        return f"{what} (terms configured: {names or 'none'})"
+
+    # -- parsing ----------------------------------------------------------------------------
+
+    def parse(self, text: str) -> Period:
+        """The period an absolute label names: ``2023``, ``2023-H2``, ``2023-Q3``, ``2023-07``,
+        ``2023-W27``, ``2023-07-15``, ``FY2023`` or a configured term name (matched exactly).
+
+        Lenient about case and separators (``2023h2``, ``2023 Q3``, ``2023-7``); the result's
+        label is always canonical. Results are cached per distinct string."""
+        hit = self._parsed.get(text)
+        if hit is not None:
+            return hit
+        period = self._parse(text)
+        if period is None:
+            raise PeriodError(self._expected(text, relative=False))
+        if len(self._parsed) >= 100_000:  # bound memory against unbounded distinct junk
+            self._parsed.clear()
+        self._parsed[text] = period
+        return period
+
+    def _parse(self, text: Any) -> Period | None:
+        if not isinstance(text, str):
+            return None
+        if text in self._term_index:
+            return self.period("term", self._term_index[text])
+        stripped = text.strip()
+        if stripped in self._term_index:
+            return self.period("term", self._term_index[stripped])
+        match = self._match_label(stripped)
+        if match is None:
+            return None
+        grain, m = match
+        year = int(m["y"])
+        try:
+            if grain == "year":
+                return _builtin("year", year)
+            if grain == "fiscal":
+                by_end = self.fiscal_year_named_by == "end" and self.fiscal_year_start != 1
+                return self.period("fiscal", year - 1 if by_end else year)
+            if grain == "day":
+                return self.containing("day", dt.date(year, int(m["m"]), int(m["d"])))
+            n = int(m["n"])
+            if grain == "week":
+                if not 1 <= n <= _iso_weeks(year):
+                    return None
+                return self.containing("week", dt.date.fromisocalendar(year, n, 1))
+            if not 1 <= n <= {"month": 12, "quarter": 4, "half": 2}[grain]:
+                return None
+            return _builtin(grain, year * {"month": 12, "quarter": 4, "half": 2}[grain] + n - 1)
+        except (ValueError, OverflowError):
+            return None
+
+    @staticmethod
+    def _match_label(text: str) -> tuple[str, re.Match[str]] | None:
+        for grain, pattern in _LABELS:
+            m = pattern.fullmatch(text)
+            if m is not None:
+                return grain, m
+        return None
+
+    def _expected(self, text: object, *, relative: bool) -> str:
+        names = ", ".join(t.name for t in self.terms[:4]) + (", ..." if len(self.terms) > 4 else "")
+        terms = f"a term name ({names})" if names else "a term name (none configured)"
+        rel = ", or a relative period such as 'current half', 'previous year', '2 quarters ago'"
+        return (
+            "expected a period such as 2023, 2023-H2, 2023-Q3, 2023-07, 2023-W27, 2023-07-15, "
+            f"FY2023 or {terms}{rel if relative else ''}; found {text!r}"
+        )
+
+    def is_relative(self, text: str) -> bool:
+        """Whether ``text`` is a relative spec (``current half``, ``2 quarters ago``)."""
+        return isinstance(text, str) and _parse_relative(text) is not None
+
+    def check_spec(self, text: str) -> None:
+        """Raise PeriodError unless ``text`` is an absolute label or a relative spec this
+        calendar can resolve (a relative term spec needs terms configured)."""
+        rel = _parse_relative(text) if isinstance(text, str) else None
+        if rel is not None:
+            if rel[0] == "term" and not self.terms:
+                raise PeriodError(f"{text!r} needs terms, but no terms are configured")
+            return
+        if self._parse(text) is None:
+            raise PeriodError(self._expected(text, relative=True))
+
+    def resolve(self, spec: str, as_of: dt.datetime) -> Period:
+        """An absolute label, or a relative spec resolved against ``as_of`` in the calendar's
+        zone: ``current|this|previous|last|next <grain>`` or ``N <grain>s ago``, grain one of
+        year, half, quarter, month, week, day, fiscal (year), term. ``last`` means previous.
+        Between terms, ``previous term`` is the one that ended last and ``next term`` the one
+        that starts next; ``current term`` raises PeriodError."""
+        rel = _parse_relative(spec) if isinstance(spec, str) else None
+        if rel is None:
+            period = self._parse(spec)
+            if period is None:
+                raise PeriodError(self._expected(spec, relative=True))
+            return period
+        grain, offset = rel
+        day = self.localize(as_of).date()
+        if grain != "term":
+            return self.shift(self.containing(grain, day), offset)
+        i = bisect.bisect_right(self._term_starts, day) - 1
+        if i >= 0 and day < self.terms[i].end:
+            return self.shift(self.period("term", i), offset)
+        if offset == 0:
+            before = f"after {self.terms[i].name!r} ended" if i >= 0 else "before the first term"
+            if 0 <= i < len(self.terms) - 1:
+                before += f", {self.terms[i + 1].name!r} starts {self.terms[i + 1].start}"
+            raise PeriodError(self._no_term(f"as of {day} there is no current term ({before})"))
+        # In a gap: the previous term is term i, the next is term i + 1.
+        j = i + offset + (1 if offset < 0 else 0)
+        if not 0 <= j < len(self.terms):
+            raise PeriodError(self._no_term(f"as of {day} there is no term {spec.strip()!r}"))
+        return self.period("term", j)
+
+    # -- moments ----------------------------------------------------------------------------
+
+    def localize(self, moment: dt.datetime) -> dt.datetime:
+        """``moment`` in the calendar's zone: aware moments are converted, naive ones are taken
+        to be local wall time in the calendar's zone (not UTC); an ambiguous wall time (DST
+        fold) is the first occurrence, a skipped one (DST gap) is moved forward by the gap."""
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            # Round-trip through UTC so a wall time in a DST gap becomes a real one.
+            return moment.replace(tzinfo=self.tzinfo).astimezone(_UTC).astimezone(self.tzinfo)
+        return moment.astimezone(self.tzinfo)
+
+    def start_moment(self, period: Period) -> dt.datetime:
+        """Local midnight at the start of ``period``, an aware datetime in the calendar's zone
+        (where a DST change skips midnight, the first moment of that day)."""
+        return self.localize(dt.datetime.combine(period.start, dt.time()))
+
+    def end_moment(self, period: Period) -> dt.datetime:
+        """Local midnight at the (exclusive) end of ``period``."""
+        return self.localize(dt.datetime.combine(period.end, dt.time()))
+
+    def elapsed_fraction(self, period: Period, as_of: dt.datetime) -> Fraction:
+        """The exact share of ``period`` elapsed at ``as_of``, by real elapsed time (so a DST
+        change is counted as it happened), to the microsecond: 0 at or before the start, 1 at or
+        after the end, non-decreasing in ``as_of``. Naive ``as_of`` is local time."""
+        # Same-tzinfo datetime subtraction ignores DST offsets, so subtract UTC instants.
+        start = self.start_moment(period).astimezone(_UTC)
+        total = (self.end_moment(period).astimezone(_UTC) - start) // _MICROSECOND
+        done = (self.localize(as_of).astimezone(_UTC) - start) // _MICROSECOND
+        return Fraction(min(max(done, 0), total), total)
+
+    def moment(self, text: str) -> dt.datetime:
+        """A moment from text (``2023-10-15`` = local midnight, ``2023-10-15T09:30``,
+        ``2023-10-15 09:30:00+08:00`` ...): naive text is local time in the calendar's zone,
+        read as :meth:`localize` reads naive datetimes; the result is a stdlib aware datetime
+        in the calendar's zone."""
+        import pendulum
+
+        expected = (
+            f"expected a date or moment such as 2023-10-15 or 2023-10-15T09:30; found {text!r}"
+        )
+        try:
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(text)
+            # tz=None keeps naive text naive, so it is localized exactly as localize() does
+            # (pendulum would read it as UTC, or pick the other side of a DST fold).
+            parsed = pendulum.parse(text.strip(), tz=None, strict=False)
+            if not isinstance(parsed, dt.datetime):
+                if not isinstance(parsed, dt.date):  # a bare time or a duration
+                    raise TypeError(text)
+                return self.localize(dt.datetime.combine(parsed, dt.time()))
+            p = parsed
+            plain = dt.datetime(p.year, p.month, p.day, p.hour, p.minute, p.second, p.microsecond)
+            offset = p.utcoffset()
+            if offset is not None:
+                plain = (plain - offset).replace(tzinfo=_UTC)
+            return self.localize(plain)
+        except (ValueError, TypeError, OverflowError):  # pendulum's ParserError is a ValueError
+            raise PeriodError(expected) from None
+
+
+def _parse_relative(text: str) -> tuple[str, int] | None:
+    """(grain, offset) for a relative spec, or None if ``text`` is not one."""
+    text = " ".join(text.split()).lower()
+    m = _RELATIVE.fullmatch(text)
+    if m is not None and m["grain"] in _SINGULAR:
+        return _SINGULAR[m["grain"]], _OFFSETS[m["word"]]
+    m = _AGO.fullmatch(text)
+    if m is not None:
+        grain = _SINGULAR.get(m["grain"]) or _PLURAL.get(m["grain"])
+        if grain is not None:
+            return grain, -int(m["n"])
+    return None
