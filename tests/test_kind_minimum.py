@@ -99,11 +99,20 @@ def test_open_behind_pace_is_warn_with_rate_needed() -> None:
     )
 
 
-def test_breach_on_forecast() -> None:
+def test_hopeless_at_turns_a_hopeless_warn_into_breach_early() -> None:
+    # Half the period gone, 24,000 done: the rest needs 26,000 in the other half, 1.083 times
+    # the pace so far.
     rows = [("2023-07", 8000), ("2023-08", 9000), ("2023-09", 7000)]
-    j = m({"breach_on_forecast": True}, rows, "2023-10-01")
+    j = m({"hopeless_at": 1}, rows, "2023-10-01")
     assert j.status is Status.BREACH and "on course to miss" in j.message
-    assert m({"breach_on_forecast": True}, MONTHS[:3], "2023-10-01").status is Status.OK
+    assert m({"hopeless_at": "1.08"}, rows, "2023-10-01").status is Status.BREACH
+    assert m({"hopeless_at": "1.09"}, rows, "2023-10-01").status is Status.WARN
+    assert m({"hopeless_at": 2}, rows, "2023-10-01").status is Status.WARN
+    assert m({"hopeless_at": 1}, MONTHS[:3], "2023-10-01").status is Status.OK
+
+
+def test_nothing_done_with_time_gone_is_hopeless() -> None:
+    assert m({"hopeless_at": 5}, [("2023-07", 0)], "2023-08-01").status is Status.BREACH
 
 
 def test_open_already_reached() -> None:
@@ -187,7 +196,7 @@ def test_monotone_in_the_total(
     a: Decimal, b: Decimal, target: Decimal, day: int, forecast: bool
 ) -> None:
     lo, hi = sorted((a, b))
-    params = {"min": target, "breach_on_forecast": forecast}
+    params: dict[str, Any] = {"min": target, **({"hopeless_at": 2} if forecast else {})}
     low = m(params, [("2023-07", lo)], _h2_as_of(day))
     high = m(params, [("2023-07", hi)], _h2_as_of(day))
     assert RANK[high.status] <= RANK[low.status]

@@ -72,9 +72,9 @@ def test_on_pace_and_behind() -> None:
     assert d["done"] == D(1200) and d["target"] == D(3240) and d["deadline"] == "2023-09-01"
     assert behind.message.startswith("places: behind: 1,200 个 done, 1,606.72 个 expected by now")
     assert "forecast 2,419.83 个 by 2023-09-01" in behind.message
-    assert (
-        pr({"breach_on_forecast": True}, [("2023-03", 1200)], "2023-05-02").status is Status.BREACH
-    )
+    # The rest needs about 1.67 times the pace so far.
+    assert pr({"hopeless_at": "1.5"}, [("2023-03", 1200)], "2023-05-02").status is Status.BREACH
+    assert pr({"hopeless_at": 2}, [("2023-03", 1200)], "2023-05-02").status is Status.WARN
 
 
 def test_not_started_is_unknown() -> None:
@@ -142,7 +142,7 @@ def test_monotone_in_done(
     a: Decimal, b: Decimal, target: Decimal, day: int, forecast: bool
 ) -> None:
     lo, hi = sorted((a, b))
-    params = {"target": target, "breach_on_forecast": forecast}
+    params: dict[str, Any] = {"target": target, **({"hopeless_at": 2} if forecast else {})}
     low = pr(params, [("2023-01", lo)], _as_of(day))
     high = pr(params, [("2023-01", hi)], _as_of(day))
     assert RANK[high.status] <= RANK[low.status]

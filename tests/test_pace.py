@@ -198,3 +198,21 @@ def test_window_fraction_is_monotone_and_bounded(a: dt.datetime, b: dt.datetime)
     f_lo = window_fraction(CAL, start, end, lo.replace(tzinfo=CAL.tzinfo))
     f_hi = window_fraction(CAL, start, end, hi.replace(tzinfo=CAL.tzinfo))
     assert 0 <= f_lo <= f_hi <= 1
+
+
+@given(
+    st.fractions(min_value=0, max_value=1000),
+    st.fractions(min_value=Fraction(1, 1000), max_value=1000),
+    st.fractions(min_value=0, max_value=1),
+    st.decimals(min_value=1, max_value=10, places=2),
+    st.decimals(min_value=1, max_value=10, places=2),
+)
+def test_hopeless_is_behind_pace_and_monotone_in_the_ratio(
+    done: Fraction, target: Fraction, elapsed: Fraction, r1: Decimal, r2: Decimal
+) -> None:
+    pace = Pace.of(done, target, elapsed, 10)
+    low, high = sorted((r1, r2))
+    if pace.hopeless(low):
+        assert not pace.on_pace
+    if pace.hopeless(high):
+        assert pace.hopeless(low)

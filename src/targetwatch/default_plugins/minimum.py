@@ -51,10 +51,10 @@ class MinimumParams:
         doc="While the period is open, judge a sum or count on pace (min × elapsed share of the period).",
         default=True,
     )
-    breach_on_forecast: bool = param(
-        Flag(),
-        doc="While open and behind pace, BREACH instead of WARN when the linear forecast falls short of min.",
-        default=False,
+    hopeless_at: Decimal | None = param(
+        Number(percent=False, minimum=1),
+        doc="While open and behind pace, BREACH early once the pace still needed for the rest of the period is at least this many times the pace so far (e.g. 2).",
+        default=None,
     )
     warn_below: Decimal | None = param(
         Number(),
@@ -83,10 +83,10 @@ class MinimumKind(RuleKind):
       reached"). Otherwise expected = ``min`` × elapsed share of the period (calendar time in
       the configured zone); at or above expected is OK ("on pace"), below is WARN ("behind
       pace"), with the rate per day needed over the days left (today counted) to reach ``min``.
-      With ``breach_on_forecast`` a behind-pace total whose linear forecast (total / elapsed)
-      falls short of ``min`` is BREACH ("on course to miss"). A straight-line forecast falls
-      short exactly when the total is behind pace, so this option turns every behind-pace
-      verdict into BREACH. ``warn_below`` is not applied to an open sum (it can still grow).
+      With ``hopeless_at = R`` a behind-pace total is BREACH early ("on course to miss") once
+      the pace still needed for the rest of the period is at least R times the pace so far
+      (a straight-line forecast alone would not do: it falls short exactly when the total is
+      behind pace). ``warn_below`` is not applied to an open sum (it can still grow).
     - Open, ``pace`` off or a level aggregate (latest, mean, max, min): at or above ``min`` is
       OK (WARN if below ``warn_below``), below is WARN (there is still time); BREACH only once
       the period has closed.
@@ -213,7 +213,7 @@ class MinimumKind(RuleKind):
             )
         needs = f"needs {fmt(details['rate_needed_per_day'])} per day to reach {fmt(p.min)} by {last_day}"
         forecast = pace.forecast
-        if p.breach_on_forecast and forecast is not None and forecast < pace.target:
+        if p.hopeless_at is not None and pace.hopeless(p.hopeless_at):
             return verdict(
                 Status.BREACH,
                 f"{what}: on course to miss: {so_far}; forecast {fmt(details['forecast'])}; {needs}",

@@ -175,6 +175,15 @@ class Pace:
     def reached(self) -> bool:
         return self.done >= self.target
 
+    def hopeless(self, ratio: Decimal) -> bool:
+        """Behind pace so badly that the rest of the window needs at least ``ratio`` times the
+        pace so far: (target − done) / (1 − elapsed) ≥ ratio × done / elapsed, compared without
+        dividing. Nothing done yet with time elapsed is hopeless; an ended window is not
+        judged here (it is simply missed or reached)."""
+        if self.reached or self.elapsed == 0 or self.elapsed >= 1:
+            return False
+        return (self.target - self.done) * self.elapsed >= exact(ratio) * self.done * (1 - self.elapsed)
+
     @property
     def rate_needed_per_day(self) -> Fraction | None:
         if self.reached:

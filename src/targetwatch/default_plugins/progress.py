@@ -32,10 +32,10 @@ class ProgressParams:
         doc="false: values are increments, summed; true: each value is the running total, the newest counts.",
         default=False,
     )
-    breach_on_forecast: bool = param(
-        Flag(),
-        doc="While open and behind pace, BREACH instead of WARN when the linear forecast at the deadline falls short.",
-        default=False,
+    hopeless_at: Decimal | None = param(
+        Number(percent=False, minimum=1),
+        doc="While open and behind pace, BREACH early once the pace still needed for the rest of the period is at least this many times the pace so far (e.g. 2).",
+        default=None,
     )
 
     def problems(self) -> list[tuple[str, str]]:
@@ -64,9 +64,8 @@ class ProgressKind(RuleKind):
     - Open: expected = ``target`` × elapsed share of the window (calendar time); done ≥
       expected is OK ("on pace"), else WARN ("behind"), naming the linear forecast at the
       deadline (done / elapsed) and the rate per day needed over the days left (today counted).
-      With ``breach_on_forecast`` a behind-pace forecast short of ``target`` is BREACH; a
-      straight-line forecast falls short exactly when done is behind pace, so this turns every
-      behind-pace verdict into BREACH.
+      With ``hopeless_at = R`` a behind-pace verdict is BREACH early ("on course to miss")
+      once the pace still needed until the deadline is at least R times the pace so far.
 
     ``target`` in the verdict is what done was held to now (expected-by-now while open, else
     the target); ``margin`` = done − that. Details: ``done``, ``target``, ``start``,
@@ -149,7 +148,7 @@ class ProgressKind(RuleKind):
             f"{fmt(done)} done, {fmt(expected)} expected by now ({share} of the time elapsed); {shown_forecast}; "
             f"needs {fmt(details['rate_needed_per_day'])} per day to reach {fmt(p.target)}"
         )
-        if p.breach_on_forecast and forecast is not None and forecast < Fraction(p.target):
+        if p.hopeless_at is not None and pace.hopeless(p.hopeless_at):
             return verdict(Status.BREACH, f"{head}: on course to miss: {message}", expected)
         return verdict(Status.WARN, f"{head}: behind: {message}", expected)
 
