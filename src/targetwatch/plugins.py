@@ -41,6 +41,10 @@ DEFAULT_PLUGINS: Final = (
     "targetwatch.default_plugins.json_source",
     "targetwatch.default_plugins.sqlite_source",
     "targetwatch.default_plugins.outputs",
+    "targetwatch.default_plugins.console_channel",
+    "targetwatch.default_plugins.file_channel",
+    "targetwatch.default_plugins.email_channel",
+    "targetwatch.default_plugins.webhook_channel",
     "targetwatch.default_plugins.markdown_output",
     "targetwatch.default_plugins.junit_output",
 )
@@ -112,7 +116,10 @@ class Registry:
 
     def register(self, plugin: object, name: str | None = None) -> str:
         """Register a plugin object (module or instance) at run time, e.g. in tests or embedding."""
-        registered = self.pm.register(plugin, name=name)
+        try:
+            registered = self.pm.register(plugin, name=name)
+        except ValueError:  # pluggy refuses a name or object already registered
+            registered = None
         if registered is None:
             raise PluginError("already registered", plugin=name)
         self._origins.setdefault(registered, ("registered at run time", None))
