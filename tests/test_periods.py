@@ -96,7 +96,7 @@ def test_elapsed_fraction_is_monotone_and_bounded(
     assert 0 <= f_lo <= f_hi <= 1
     assert cal.elapsed_fraction(p, start) == 0
     assert cal.elapsed_fraction(p, end) == 1
-    assert cal.elapsed_fraction(p, start - dt.timedelta(microseconds=1)) == 0
+    assert cal.elapsed_fraction(p, start.astimezone(dt.UTC) - dt.timedelta(microseconds=1)) == 0
     assert cal.elapsed_fraction(p, end + dt.timedelta(days=400)) == 1
 
 

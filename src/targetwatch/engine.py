@@ -95,7 +95,9 @@ def evaluate(
 def _verdict(rule: Rule, labels: tuple[tuple[str, str], ...], j: Judgement, ctx: EvalContext) -> Verdict:
     unit = ctx.unit(rule.indicator) if j.unit is None else j.unit
     message = j.message
-    if rule.message and j.status not in (Status.ERROR,):
+    # An UNKNOWN or ERROR verdict keeps the reason it could not be judged: a user template
+    # written for judged values would hide it behind "n/a".
+    if rule.message and j.status not in (Status.ERROR, Status.UNKNOWN):
         fields: dict[str, Any] = {**j.details}
         fields.update(
             rule=rule.id, title=rule.title, kind=rule.kind, indicator=rule.indicator, status=j.status.value,
@@ -164,7 +166,7 @@ class Engine:
         rules = load_rules(config.rule_paths, registry.kinds, calendar=config.calendar, indicators=config.indicators)
         engine = cls(rules, calendar=config.calendar, indicators=config.indicators, registry=registry, default_as_of=config.as_of)
         for sc in config.sources:
-            context = SourceContext(sc.name, config.base_dir, engine.skipped.append, config.calendar)
+            context = SourceContext(sc.name, config.base_dir, engine._skipper(sc.name), config.calendar)
             try:
                 engine.sources[sc.name] = registry.sources[sc.type].open(sc.params, context)
             except TargetwatchError:
@@ -172,6 +174,12 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - name the failing source plugin
                 raise SourceError(f"could not open: {type(exc).__name__}: {exc}", source=sc.name) from exc
         return engine
+
+    def _skipper(self, source: str) -> Callable[[Problem], None]:
+        def skip(problem: Problem) -> None:
+            self.skipped.append(attrs.evolve(problem, message=f"source {source!r}: {problem.message}"))
+
+        return skip
 
     def select(self, rule_ids: Collection[str] = (), tags: Collection[str] = ()) -> list[Rule]:
         """The enabled rules whose id matches one of ``rule_ids`` (shell-style patterns) and that

@@ -164,7 +164,7 @@ class Bounds(ParamType):
         try:
             return Range.parse(raw)
         except ValueError as exc:
-            raise Invalid(str(exc).split(",")[0]) from None
+            raise Invalid(str(exc).split(", which is not a range")[0]) from None
 
     def schema(self) -> dict[str, Any]:
         return {"anyOf": [{"type": "string"}, {"type": "number"}]}
@@ -328,20 +328,30 @@ class ParamSpec:
     doc: str
     required: bool
     default: Any
+    #: The key in files when it cannot be the attribute's name (``for`` is a Python keyword).
+    key: str | None = None
+    #: The attribute's name (filled in by :func:`specs`).
+    field: str = ""
 
 
-def param(type_: ParamType, *, doc: str, default: Any = REQUIRED) -> Any:
+def param(type_: ParamType, *, doc: str, default: Any = REQUIRED, key: str | None = None) -> Any:
     """Declare one parameter of a kind, source or notifier (an attrs field with metadata).
 
-    Omit ``default`` for a required parameter.
+    Omit ``default`` for a required parameter; give ``key`` when the file key differs from
+    the attribute name.
     """
-    spec = ParamSpec(type_, doc, default is REQUIRED, None if default is REQUIRED else default)
+    spec = ParamSpec(type_, doc, default is REQUIRED, None if default is REQUIRED else default, key)
     return attrs.field(default=default, kw_only=True, metadata={_META: spec})
 
 
 def specs(cls: type) -> dict[str, ParamSpec]:
-    """The declared parameters of a params class, in declaration order."""
-    return {f.name: f.metadata[_META] for f in attrs.fields(cls) if _META in f.metadata}
+    """The declared parameters of a params class by their key in files, in declaration order."""
+    out = {}
+    for f in attrs.fields(cls):
+        if _META in f.metadata:
+            spec: ParamSpec = f.metadata[_META]
+            out[spec.key or f.name] = attrs.evolve(spec, field=f.name)
+    return out
 
 
 def parse(
@@ -380,7 +390,7 @@ def parse(
                 problem(name, f"missing required key {name!r}: expected {spec.type.expected}")
             continue
         try:
-            values[name] = spec.type.convert(raw[name], ctx)
+            values[spec.field] = spec.type.convert(raw[name], ctx)
         except Invalid as exc:
             problem(name, f"expected {spec.type.expected}, {exc}")
     if problems:

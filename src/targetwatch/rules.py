@@ -19,7 +19,7 @@ from . import templates
 from .errors import ConfigError, Problem
 from .locate import KeyPath, Locator, load_file, substitute_env
 from .model import LabelSelector, Rule
-from .params import Choice, Flag, ListOf, ParseContext, Selector, Text, dotted, param, parse
+from .params import Choice, Flag, ListOf, ParseContext, Selector, Text, dotted, param, parse, specs
 
 if TYPE_CHECKING:
     from .kind import RuleKind
@@ -45,7 +45,7 @@ class Common:
     enabled: bool = param(Flag(), doc="Set to false to keep a rule in the file without checking it.", default=True)
 
 
-COMMON_KEYS: Final = tuple(a.name for a in attrs.fields(Common))
+COMMON_KEYS: Final = tuple(specs(Common))
 
 
 def rule_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
