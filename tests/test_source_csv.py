@@ -122,7 +122,10 @@ def test_percent_false(tmp_path: Path) -> None:
 
 
 def test_delimiter(tmp_path: Path) -> None:
-    assert read(tmp_path, "indicator;period;value\na;2023;1,5\n", delimiter=";")[0].value == Decimal(15)
+    assert read(tmp_path, "indicator;period;value\na;2023;1,500\n", delimiter=";")[0].value == Decimal(1500)
+    # A decimal comma is not read as a thousands separator (it would silently be 15).
+    with pytest.raises(SourceError, match="found '1,5'"):
+        read(tmp_path, "indicator;period;value\na;2023;1,5\n", delimiter=";")
     assert read(tmp_path, "indicator\tperiod\tvalue\na\t2023\t2\n", delimiter="\t")[0].value == Decimal(2)
 
 

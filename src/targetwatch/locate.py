@@ -41,9 +41,20 @@ def _prefix_locator(lines: dict[KeyPath, int]) -> Locator:
 def toml_lines(text: str) -> dict[KeyPath, int]:
     """Map key paths (``("rule", 2, "max")``) to 1-based line numbers of a TOML document."""
     lines: dict[KeyPath, int] = {}
-    counters: dict[tuple[str, ...], int] = {}
+    counters: dict[KeyPath, int] = {}
     table: KeyPath = ()
     in_multiline = False
+
+    def resolve(parts: tuple[str, ...]) -> KeyPath:
+        # A table under an array of tables (``[rule.labels]`` after ``[[rule]]``) belongs to
+        # the array's latest element.
+        out: KeyPath = ()
+        for part in parts[:-1]:
+            out = (*out, part)
+            if out in counters:
+                out = (*out, counters[out])
+        return (*out, *parts[-1:])
+
     for number, line in enumerate(text.splitlines(), start=1):
         if in_multiline:
             if line.count('"""') % 2 == 1 or line.count("'''") % 2 == 1:
@@ -51,7 +62,7 @@ def toml_lines(text: str) -> dict[KeyPath, int]:
             continue
         header = _HEADER.match(line)
         if header and not _KEY.match(line):
-            parts = _split_key(header.group(2))
+            parts = resolve(_split_key(header.group(2)))
             if header.group(1) == "[[":
                 index = counters.get(parts, -1) + 1
                 counters[parts] = index

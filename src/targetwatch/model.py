@@ -125,7 +125,7 @@ class LabelSelector:
 def _matcher(name: str, cond: object) -> Matcher:
     if isinstance(cond, (str, int)) and not isinstance(cond, bool):
         return Matcher((str(cond),))
-    if isinstance(cond, (list, tuple)) and cond and all(isinstance(c, (str, int)) for c in cond):
+    if isinstance(cond, (list, tuple)) and cond and all(isinstance(c, (str, int)) and not isinstance(c, bool) for c in cond):
         return Matcher(tuple(str(c) for c in cond))
     if isinstance(cond, Mapping) and len(cond) == 1:
         ((op, arg),) = cond.items()
@@ -226,6 +226,8 @@ class Rule:
     file: str | None = None
     line: int | None = None
     enabled: bool = True
+    #: The rule's own alerting keys (``for``, ``repeat``, ``notify``...), ``None`` to inherit all.
+    alerting: Any = None
 
     @property
     def indicator(self) -> str:

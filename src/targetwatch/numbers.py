@@ -8,6 +8,7 @@ exactly on target passes (``1.1`` -> ``1.21`` is exactly +10 %, which binary flo
 from __future__ import annotations
 
 import decimal
+import re
 from decimal import Decimal
 from typing import Final
 
@@ -51,8 +52,15 @@ def parse_number(raw: object, *, allow_percent: bool = True) -> Decimal:
     return value
 
 
+_GROUPED = re.compile(r"^[-+]?\d{1,3}([,\uff0c]\d{3})+(\.\d*)?")
+
+
 def _parse_text(raw: str, *, allow_percent: bool) -> Decimal:
-    text = raw.strip().translate(_SEPARATORS)
+    stripped = raw.strip()
+    if ("," in stripped or "\uff0c" in stripped) and not _GROUPED.match(stripped):
+        # "1,2,3" is a typo or a list, not 123: thousands separators must group by three.
+        raise ValueError(f"found {raw!r}: thousands separators must group digits by three")
+    text = stripped.translate(_SEPARATORS)
     scale = Decimal(1)
     if text.endswith("%") or text.endswith("\uff05"):
         if not allow_percent:
@@ -68,7 +76,10 @@ def _parse_text(raw: str, *, allow_percent: bool) -> Decimal:
         value = Decimal(text)
     except decimal.InvalidOperation:
         raise ValueError(f"found {raw!r}") from None
-    return value * scale if scale != 1 else value
+    if scale == 1:
+        return value
+    with decimal.localcontext(exact_context()):  # the ambient 28 digits would round long figures
+        return value * scale
 
 
 @attrs.frozen
@@ -94,6 +105,8 @@ class Range:
         inside = text.startswith("@")
         if inside:
             text = text[1:]
+        if not text.strip():  # an empty range must not silently mean "at least 0"
+            raise ValueError(f"found {raw!r}, which is not a range such as '50000:', '~:4.89%', '10:20' or '@10:20'")
         if ":" not in text:
             low_text, high_text = "0", text
         else:
@@ -152,7 +165,8 @@ def format_number(value: Decimal | int | None, unit: str | None = None) -> str:
 
 def _round(value: Decimal, places: int) -> str:
     with decimal.localcontext(exact_context()):
-        rounded = value.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_EVEN)
+        # Half up, as people round in reports (2.345 -> 2.35); display only, never a decision.
+        rounded = value.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
     text = f"{rounded:,f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")

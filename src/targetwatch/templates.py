@@ -64,5 +64,11 @@ def render(template: str, fields: Mapping[str, Any], units: Mapping[str, str | N
             else:
                 out.append(format_number(value, units.get(field)))
         else:
-            out.append(format(str(value), spec) if spec else str(value))
+            text = str(value)
+            if spec:
+                try:
+                    text = format(text, spec)
+                except ValueError:  # a numeric spec on text (e.g. {period:.1f}) must not crash a run
+                    pass
+            out.append(text)
     return "".join(out)
