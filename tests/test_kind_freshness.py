@@ -32,7 +32,7 @@ def test_monthly_data_two_and_a_half_months_old_is_stale() -> None:
     assert j.status is Status.BREACH
     assert (
         j.message
-        == "newest data is for 2023-07 (ended 2023-08-01), 75 days old; expected no older than 45d"
+        == "newest data is for 2023-07 (through 2023-07-31), 75 days old; expected no older than 45d"
     )
     assert (j.value, j.target, j.margin, j.unit) == (
         Decimal("75.0"),

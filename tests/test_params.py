@@ -310,7 +310,7 @@ def test_indicator_ref() -> None:
     r = IndicatorRef()
     assert ok(r, "edu.expenditure") == "edu.expenditure"
     assert bad(r, "edu.expenditur") == "found unknown indicator 'edu.expenditur' (did you mean 'edu.expenditure'?)"
-    assert bad(r, "health.beds") == "found unknown indicator 'health.beds'"
+    assert bad(r, "health.beds") == "found unknown indicator 'health.beds' (declare it in the config as [indicators.\"health.beds\"])"
     assert bad(r, "") == "found ''"
     assert bad(r, 3) == "found int 3"
     # without a known set (validating a rule file alone), any name is accepted

@@ -86,7 +86,8 @@ def load_toml(path: str, text: str) -> tuple[dict[str, Any], Locator]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
+        # "at end of document" carries no line: the last line is where to look.
+        line = int(match.group(1)) if match else max(len(text.splitlines()), 1)
         raise ConfigError([Problem(f"invalid TOML: {exc}", path, line)]) from None
     return data, _prefix_locator(toml_lines(text))
 

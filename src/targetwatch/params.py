@@ -180,6 +180,8 @@ class IndicatorRef(ParamType):
         if known is not None and raw not in known:
             close = difflib.get_close_matches(raw, list(known), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
+            if not close:
+                hint = f' (declare it in the config as [indicators."{raw}"])'
             raise Invalid(f"found unknown indicator {raw!r}{hint}")
         return raw
 

@@ -117,7 +117,7 @@ class FreshnessKind(RuleKind):
         if elapsed < 0:
             said = f"newest data is for {period}, which has not ended yet"
         else:
-            said = f"newest data is for {period} (ended {period.end}), {ctx.fmt(age, 'days')} old"
+            said = f"newest data is for {period} (through {period.last_day}), {ctx.fmt(age, 'days')} old"
         return Judgement(
             status,
             f"{said}; {tail}",

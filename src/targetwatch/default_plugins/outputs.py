@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
@@ -49,17 +50,53 @@ class TableFormat(OutputFormat):
         rows = []
         for v in shown(result, options):
             status = status_text(v, color=options.color)
-            rows.append([status, v.rule, series_text(v), str(v.period or "—"), format_number(v.value, v.unit), format_number(v.target, v.unit), v.message])
+            rows.append([status, _rule_cell(v), series_text(v), str(v.period or "—"), format_number(v.value, v.unit), format_number(v.target, v.unit), v.message])
         out = []
         if rows:
             headers = ["STATUS", "RULE", "SERIES", "PERIOD", "VALUE", "TARGET", "WHY"]
-            out.append(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, maxcolwidths=[None, 32, 24, None, None, None, 70]))
+            out.append(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, maxcolwidths=[None, None, 24, None, None, None, 64]))
         if rows or not options.quiet or result.problems:
             counts = ", ".join(f"{n} {s}" for s, n in result.summary.items() if n)
             out.append(f"as of {result.as_of.isoformat()}: {counts or 'no verdicts'}")
         for problem in result.problems:
             out.append(f"problem: {problem}")
         return "\n".join(out) + ("\n" if out else "")
+
+
+def _rule_cell(verdict: Verdict, width: int = 34) -> str:
+    """The rule's title (wrapped, in any language) above its id, which --rule and silences use."""
+    lines = wrap_display(verdict.title, width) if verdict.title != verdict.rule else []
+    return "\n".join([*lines, verdict.rule])
+
+
+_TOKEN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]|[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+|\s+")
+
+
+def wrap_display(text: str, width: int) -> list[str]:
+    """Wrap ``text`` to ``width`` terminal columns: CJK characters take two columns and may
+    break anywhere; other words break only at spaces (or, when longer than a line, anywhere)."""
+    from wcwidth import wcswidth
+
+    lines: list[str] = []
+    line = ""
+    for token in _TOKEN.findall(text):
+        if token.isspace():
+            if line:
+                line += " "
+            continue
+        if wcswidth(line + token) <= width:
+            line += token
+            continue
+        if line.strip():
+            lines.append(line.rstrip())
+        line = ""
+        while wcswidth(token) > width:
+            lines.append(token[:width])
+            token = token[width:]
+        line = token
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
 
 
 _COLORS: Final = {Status.OK: "32", Status.WARN: "33", Status.BREACH: "31;1", Status.UNKNOWN: "35", Status.ERROR: "35;1"}
