@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from . import __version__
+from .cli_common import config_option, load, plugin_failures
+from .cli_common import registry as get_registry
 
 if TYPE_CHECKING:
     from .config import Config
@@ -62,51 +64,20 @@ class Group(click.Group):
         return code
 
 
-config_option = click.option(
-    "-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-    envvar="TARGETWATCH_CONFIG", help="Config file (default: ./targetwatch.toml; env TARGETWATCH_CONFIG).",
-)
-
-
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="targetwatch")
-def cli() -> None:
+@click.option("-v", "--verbose", count=True, help="Log what happens to stderr (-v info, -vv debug).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level for stderr (default: warning).")
+def cli(verbose: int, log_level: str | None) -> None:
     """Track declared targets against time-series indicators.
 
     Exit status: 0 all OK, 1 worst is WARN, 2 any BREACH, 3 something could not be judged
     or the configuration, a rule file or a plugin is broken.
     """
+    import logging
 
-
-def _registry() -> Registry:
-    """The registry to use: one passed in as the click context object (tests, embedding
-    programs that add their own plugins), else a new one with every installed plugin."""
-    from .plugins import Registry
-
-    ctx = click.get_current_context(silent=True)
-    root = ctx.find_root() if ctx else None
-    if root is not None and isinstance(root.obj, Registry):
-        return root.obj
-    registry = Registry()
-    if root is not None:
-        root.obj = registry
-    return registry
-
-
-def _config(path: Path | None, registry: Registry) -> Config:
-    from .config import find_config, load_config
-    from .errors import ConfigError
-
-    if path is None:
-        path = find_config()
-        if path is None:
-            raise ConfigError(f"no targetwatch.toml in {Path.cwd()}: pass --config PATH (or set TARGETWATCH_CONFIG)")
-    return load_config(path, registry)
-
-
-def _plugin_failures(registry: Registry) -> None:
-    for failure in registry.failures:
-        click.echo(f"targetwatch: warning: {failure}", err=True)
+    level = log_level.upper() if log_level else ("DEBUG" if verbose > 1 else "INFO" if verbose == 1 else "WARNING")
+    logging.basicConfig(stream=sys.stderr, level=level, format="targetwatch: %(levelname)s: %(name)s: %(message)s", force=True)
 
 
 @cli.command()
@@ -114,39 +85,82 @@ def _plugin_failures(registry: Registry) -> None:
 @click.option("--as-of", "as_of", metavar="WHEN", help="Judge as of this moment (2023-10-16 or 2023-10-16T09:00); default: the config's as_of, else now.")
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID", help="Only rules whose id matches (shell patterns allowed); repeatable.")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only rules carrying this tag; repeatable.")
-@click.option("-f", "--format", "fmt", default="table", show_default=True, metavar="NAME", help="Output format: table, json, or one a plugin provides.")
+@click.option("-f", "--format", "fmt", default="table", show_default=True, metavar="NAME", help="Output format: table, json, markdown, junit, or one a plugin provides.")
 @click.option("--dry-run", is_flag=True, help="Evaluate and print only: change no state, send nothing.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only what is not OK (nothing when all is well).")
 @click.option("--color/--no-color", default=None, help="Colour statuses (default: when writing to a terminal).")
-def check(config_path: Path | None, as_of: str | None, rule_ids: tuple[str, ...], tags: tuple[str, ...], fmt: str, dry_run: bool, quiet: bool, color: bool | None) -> int:
-    """Judge every target as of a moment, print the verdicts, exit with their status."""
+@click.option("--wait", type=click.FloatRange(min=0), metavar="SECONDS", help="If another run holds the lock, wait up to this long instead of exiting 3.")
+@click.option("--now", "now_text", metavar="WHEN", hidden=True, help="Pretend the wall clock says WHEN (repeat intervals, silences); for tests and replays.")
+def check(config_path: Path | None, as_of: str | None, rule_ids: tuple[str, ...], tags: tuple[str, ...], fmt: str, dry_run: bool, quiet: bool, color: bool | None, wait: float | None, now_text: str | None) -> int:
+    """Judge every target, update alert state, notify, print; exit with the status.
+
+    Each non-OK target fires an alert (after its `for`), told to its channels once, again every
+    `repeat`, and resolved when it recovers. Runs are serialised by a lock beside the state file.
+    """
+    import attrs
+
     from .engine import Engine
-    from .errors import ConfigError
+    from .errors import ConfigError, Problem
     from .output import OutputOptions
 
-    registry = _registry()
-    _plugin_failures(registry)
+    registry = get_registry()
+    plugin_failures(registry)
     outputs = registry.outputs
     if fmt not in outputs:
         raise click.UsageError(f"unknown --format {fmt!r}; expected one of {', '.join(sorted(outputs))}")
-    config = _config(config_path, registry)
+    config = load(config_path, registry)
     engine = Engine.from_config(config, registry=registry)
     rules = engine.select(rule_ids, tags)
     if not rules:
         wanted = " ".join([*(f"--rule {r}" for r in rule_ids), *(f"--tag {t}" for t in tags)])
         raise ConfigError(f"no enabled rule matches {wanted}" if wanted else "no enabled rules")
-    result = engine.check(as_of, rules=rules)
+    from .alerting import Alerting
+
+    alerting = Alerting(config.alerting, engine.rules, registry, base_dir=str(config.base_dir))
+    now = config.calendar.moment(now_text) if now_text else _now(config)
+    pings = config.alerting.pings
+    if dry_run:
+        result = engine.check(as_of, rules=rules)
+        if config.alerting.state_path.exists():
+            result = alerting.mark_silenced(result, now)
+    else:
+        from .lock import run_lock
+        from .pings import ping
+
+        with run_lock(config.alerting.state_path.with_name("lock"), wait=wait):
+            ping(pings.start, timeout=pings.timeout.total_seconds())
+            try:
+                result = engine.check(as_of, rules=rules)
+                result = alerting.process(result, now, checkpoint=_checkpoint).result
+            except BaseException:
+                ping(pings.fail, timeout=pings.timeout.total_seconds(), body="targetwatch check failed")
+                raise
     if registry.failures:
-        import attrs
-
-        from .errors import Problem
-
         result = attrs.evolve(result, problems=(*result.problems, *(Problem(str(f)) for f in registry.failures)))
     use_color = sys.stdout.isatty() if color is None else color
     text = outputs[fmt].render(result, OutputOptions(quiet=quiet, color=use_color))
     if text:
         click.echo(text, nl=False)
+    if not dry_run:
+        summary = ", ".join(f"{n} {s}" for s, n in result.summary.items() if n)
+        url = pings.fail if result.exit_code == 3 else pings.success
+        ping(url, timeout=pings.timeout.total_seconds(), body=f"exit {result.exit_code}: {summary}")
     return result.exit_code
+
+
+def _now(config: Config) -> Any:
+    import datetime as dt
+
+    return dt.datetime.now(config.calendar.tzinfo)
+
+
+def _checkpoint(name: str) -> None:
+    """Crash on purpose at a named point of a run, when TARGETWATCH_CRASH_AT names it: the
+    crash tests use it to prove nothing is lost or doubled (SIGKILL, like a power cut)."""
+    if os.environ.get("TARGETWATCH_CRASH_AT") == name:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @cli.command()
@@ -158,10 +172,10 @@ def validate(config_path: Path | None, rule_paths: tuple[Path, ...]) -> int:
     from .periods import Calendar
     from .rules import load_rules, rule_files
 
-    registry = _registry()
-    _plugin_failures(registry)
+    registry = get_registry()
+    plugin_failures(registry)
     if config_path is not None or find_config() is not None:
-        config = _config(config_path, registry)
+        config = load(config_path, registry)
         calendar, indicators = config.calendar, config.indicators
         paths: Sequence[Path] = rule_paths or config.rule_paths
     else:
@@ -181,7 +195,7 @@ def validate(config_path: Path | None, rule_paths: tuple[Path, ...]) -> int:
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def plugins(fmt: str) -> int:
     """List the loaded plugins and what each provides."""
-    registry = _registry()
+    registry = get_registry()
     infos = registry.plugins()
     if fmt == "json":
         doc = [
@@ -210,7 +224,7 @@ def schema(kind_name: str | None) -> int:
     """Print the JSON Schema of rule files (for editor completion and checking)."""
     from .schema import rule_file_schema, rule_schema
 
-    registry = _registry()
+    registry = get_registry()
     kinds = registry.kinds
     if kind_name is not None:
         if kind_name not in kinds:
@@ -229,11 +243,17 @@ def docs(kind_name: str | None) -> int:
     the plugins' declarations."""
     from .docs import reference
 
-    registry = _registry()
+    registry = get_registry()
     if kind_name is not None and kind_name not in registry.kinds:
         raise click.UsageError(f"unknown kind {kind_name!r}; expected one of {', '.join(sorted(registry.kinds))}")
     click.echo(reference(registry, kind=kind_name), nl=False)
     return 0
+
+
+from .cli_state import outbox, silence, silences, status, unsilence  # noqa: E402 - commands register on the group
+
+for _command in (silence, silences, unsilence, outbox, status):
+    cli.add_command(_command)
 
 
 def main() -> NoReturn:

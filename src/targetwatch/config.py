@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from .alertconfig import ALERTING_TABLES, AlertingSettings, alerting_from_mapping
 from .errors import ConfigError, PeriodError, Problem
 from .locate import KeyPath, Locator, load_toml, substitute_env
 from .model import Indicator
@@ -71,9 +72,10 @@ class Config:
     sources: tuple[SourceConfig, ...]
     as_of: str | None = None
     raw: Mapping[str, Any] = attrs.field(factory=dict)
+    alerting: AlertingSettings = AlertingSettings()
 
 
-_KNOWN = ("rules", "timezone", "as_of", "calendar", "indicators", "sources")
+_KNOWN = ("rules", "timezone", "as_of", "calendar", "indicators", "sources", *ALERTING_TABLES)
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -165,7 +167,7 @@ def config_from_mapping(
         try:
             calendar.moment(top.as_of)
         except PeriodError as exc:
-            problems.append(Problem(f"expected a date or date-time, {exc}", shown, locate(("as_of",)), "as_of"))
+            problems.append(Problem(str(exc), shown, locate(("as_of",)), "as_of"))
 
     indicators: dict[str, Indicator] = {}
     raw_indicators = data.get("indicators", {})
@@ -185,11 +187,13 @@ def config_from_mapping(
     base_dir = path.parent if path else Path.cwd()
     sources, found = _sources(data.get("sources", []), registry, ctx)
     problems += found
+    alerting, found = alerting_from_mapping(data, registry, ctx, base_dir)
+    problems += found
     if problems:
         raise ConfigError(problems)
     assert top is not None
     rule_paths = tuple(base_dir / p for p in top.rules)
-    return Config(path, base_dir, rule_paths, calendar, indicators, tuple(sources), top.as_of, data)
+    return Config(path, base_dir, rule_paths, calendar, indicators, tuple(sources), top.as_of, data, alerting)
 
 
 def _sources(raw: Any, registry: Registry, ctx: ParseContext) -> tuple[list[SourceConfig], list[Problem]]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from . import templates
+from .alertconfig import RuleAlerting
 from .errors import ConfigError, Problem
 from .locate import KeyPath, Locator, load_file, substitute_env
 from .model import LabelSelector, Rule
@@ -45,7 +46,8 @@ class Common:
     enabled: bool = param(Flag(), doc="Set to false to keep a rule in the file without checking it.", default=True)
 
 
-COMMON_KEYS: Final = tuple(specs(Common))
+ALERTING_KEYS: Final = tuple(specs(RuleAlerting))
+COMMON_KEYS: Final = (*specs(Common), *ALERTING_KEYS)
 
 
 def rule_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Problem]]:
@@ -174,9 +176,12 @@ def _one_rule(raw: Mapping[str, Any], kinds: Mapping[str, RuleKind], ctx: ParseC
         prefix = f"rule {rule_id!r}: " if isinstance(rule_id, str) else ""
         return None, [Problem(prefix + message, ctx.file, ctx.locate(where), dotted(where))]
 
-    common_raw = {k: v for k, v in raw.items() if k in COMMON_KEYS}
+    common_raw = {k: v for k, v in raw.items() if k in COMMON_KEYS and k not in ALERTING_KEYS}
+    alerting_raw = {k: v for k, v in raw.items() if k in ALERTING_KEYS}
     kind_raw = {k: v for k, v in raw.items() if k not in COMMON_KEYS}
     common, problems = parse(Common, common_raw, ctx, path, what="a rule")
+    alerting, found = parse(RuleAlerting, alerting_raw, ctx, path, what="a rule")
+    problems += found
     params, found = parse(kind.Params, kind_raw, ctx, path, what=f"a {kind.name} rule", ignore=COMMON_KEYS)
     problems += found
     if common is not None:
@@ -204,6 +209,7 @@ def _one_rule(raw: Mapping[str, Any], kinds: Mapping[str, RuleKind], ctx: ParseC
         file=ctx.file,
         line=ctx.locate(path),
         enabled=common.enabled,
+        alerting=alerting if alerting_raw else None,
     ), []
 
 

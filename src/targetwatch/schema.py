@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .params import json_schema
+from .alertconfig import RuleAlerting
 from .rules import Common
 
 if TYPE_CHECKING:
@@ -17,7 +18,8 @@ SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 def rule_schema(kind: RuleKind) -> dict[str, Any]:
     """The schema of one rule of ``kind``: the common keys plus the kind's parameters."""
     common = json_schema(Common)
-    out = json_schema(kind.Params, extra=common["properties"], required_extra=common["required"])
+    alerting = json_schema(RuleAlerting)
+    out = json_schema(kind.Params, extra={**common["properties"], **alerting["properties"]}, required_extra=common["required"])
     out["properties"]["kind"] = {"const": kind.name, "description": kind.summary}
     out["title"] = f"targetwatch {kind.name} rule"
     return out

@@ -1,0 +1,217 @@
+"""Who must be told what, now: the tracker turns a check's verdicts into alert state changes
+and notifications, and delivers the outbox.
+
+One run is one transaction: every alert's new state, every channel's record of what it was
+told, the history, and the outbox messages those changes cause are committed together.
+Delivery happens after the commit; a message is marked sent only once its channel took it,
+so a crash in between re-sends it on the next run under the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from . import lifecycle
+from .alerts import AlertState, ChannelState, Event, EventKind, Message, Policy, idempotency_key
+from .model import Status, Verdict
+from .numbers import format_number
+from .state import StateStore
+
+if TYPE_CHECKING:
+    from .engine import CheckResult
+    from .notify import Notifier
+
+log = logging.getLogger("targetwatch.alerting")
+
+
+@attrs.frozen
+class Delivery:
+    """How delivering one outbox message went."""
+
+    channel: str
+    key: str
+    ok: bool
+    error: str | None = None
+    dead: bool = False
+
+
+@attrs.frozen
+class Recorded:
+    """What one run changed: the verdicts marked silenced where a silence applies, the events
+    per channel, and the outbox rows written."""
+
+    verdicts: tuple[Verdict, ...]
+    events: Mapping[str, tuple[Event, ...]]
+    messages: tuple[Message, ...]
+
+
+class Tracker:
+    """The alert lifecycle over a :class:`~targetwatch.state.StateStore`.
+
+    ``policy_for(verdict)`` gives each verdict's policy (channels included);
+    ``max_per_message`` caps the events listed in one channel's digest (the rest are counted,
+    and still recorded); failed deliveries are retried after ``retry_after`` doubling each
+    time (at most ``retry_max``), and given up after ``attempts`` tries.
+    """
+
+    def __init__(
+        self,
+        store: StateStore,
+        policy_for: Callable[[Verdict], Policy],
+        *,
+        max_per_message: int = 20,
+        attempts: int = 10,
+        retry_after: dt.timedelta = dt.timedelta(minutes=1),
+        retry_max: dt.timedelta = dt.timedelta(hours=6),
+    ) -> None:
+        self.store = store
+        self.policy_for = policy_for
+        self.max_per_message = max_per_message
+        self.attempts = attempts
+        self.retry_after = retry_after
+        self.retry_max = retry_max
+
+    def record(self, result: CheckResult, now: dt.datetime, *, checkpoint: Callable[[str], None] = lambda name: None) -> Recorded:
+        """Apply one check's verdicts: in one transaction, update every alert, write history,
+        and put one digest per channel with news in the outbox."""
+        store = self.store
+        with store.transaction():
+            alerts = store.alerts()
+            told = store.deliveries()
+            silences = [s for s in store.silences() if s.active(now)]
+            run = store.start_run(now, result.as_of, result.summary)
+            verdicts: list[Verdict] = []
+            alert_rows, delivery_rows, history_rows = [], [], []
+            events: dict[str, list[Event]] = {}
+            for verdict in result.verdicts:
+                series = verdict.series_key
+                previous = alerts.get((verdict.rule, series))
+                policy = self.policy_for(verdict)
+                current = lifecycle.step(previous, verdict, policy, now)
+                silence = next((s for s in silences if s.matches(verdict.rule, verdict.labels)), None)
+                if silence is not None:
+                    verdict = attrs.evolve(verdict, silenced=f"{silence.reason} (until {silence.until.astimezone(result.as_of.tzinfo):%Y-%m-%d %H:%M}, silence #{silence.id})")
+                verdicts.append(verdict)
+                changed = previous is None or previous.status is not current.status or previous.value != current.value or previous.target != current.target
+                if changed:
+                    history_rows.append((run, _t(now), _t(result.as_of), verdict.rule, series, verdict.status.value,
+                                         previous.status.value if previous else None, _s(verdict.value), _s(verdict.target), verdict.message))
+                alert_rows.append((verdict.rule, series, json.dumps(dict(verdict.labels), ensure_ascii=False), current,
+                                   {"title": verdict.title, "severity": verdict.severity, "message": verdict.message,
+                                    "period": str(verdict.period) if verdict.period else None, "as_of": _t(result.as_of)}))
+                if silence is not None:
+                    continue
+                for channel in policy.channels:
+                    said = lifecycle.announce(previous, current, told.get((verdict.rule, series, channel)), policy, now,
+                                              rule=verdict.rule, series=series, channel_name=channel)
+                    if said is None:
+                        continue
+                    kind, key, channel_state = said
+                    delivery_rows.append((verdict.rule, series, channel, channel_state))
+                    events.setdefault(channel, []).append(_event(kind, key, verdict, previous, current))
+            store.save_alerts(alert_rows)
+            store.save_deliveries(delivery_rows)
+            store.add_history(history_rows)
+            messages = []
+            event_rows = []
+            for channel, channel_events in events.items():
+                message = self._digest(channel, channel_events, result.as_of, now)
+                row_id = store.enqueue(message, now)
+                messages.append(message)
+                event_rows += [(run, _t(now), e.rule, ",".join(f"{k}={v}" for k, v in e.labels), e.kind.value, e.status.value, channel, e.key, row_id) for e in channel_events]
+            store.add_events(event_rows)
+            checkpoint("before-commit")
+        return Recorded(tuple(verdicts), {c: tuple(e) for c, e in events.items()}, tuple(messages))
+
+    def _digest(self, channel: str, events: Sequence[Event], as_of: dt.datetime, now: dt.datetime) -> Message:
+        order = {EventKind.FIRING: 0, EventKind.CHANGED: 1, EventKind.REPEAT: 2, EventKind.RESOLVED: 3}
+        ranked = sorted(events, key=lambda e: (order[e.kind], -e.status.severity, e.rule, e.labels))
+        listed = ranked[: self.max_per_message]
+        omitted = len(ranked) - len(listed)
+        counts: dict[str, int] = {}
+        for e in ranked:
+            label = "RESOLVED" if e.kind is EventKind.RESOLVED else e.status.value
+            counts[label] = counts.get(label, 0) + 1
+        head = ", ".join(f"{n} {label}" for label, n in sorted(counts.items(), key=lambda kv: _LABEL_ORDER.get(kv[0], 9)))
+        first = listed[0]
+        more = f" (+{len(ranked) - 1} more)" if len(ranked) > 1 else ""
+        subject = f"{head}: {first.title}{more}"
+        lines = [f"targetwatch as of {as_of.isoformat()}: {head}", ""]
+        for e in listed:
+            series = ", ".join(f"{k}={v}" for k, v in e.labels)
+            tag = "RESOLVED" if e.kind is EventKind.RESOLVED else f"{e.status.value}{' (repeat)' if e.kind is EventKind.REPEAT else ''}"
+            lines.append(f"[{tag}] {e.title}{f' [{series}]' if series else ''}")
+            lines.append(f"    {e.message}")
+        if omitted:
+            lines.append(f"... and {omitted} more not listed here (run `targetwatch status` for all)")
+        key = idempotency_key(channel, *sorted(e.key for e in ranked))
+        return Message(channel, key, subject, "\n".join(lines) + "\n", tuple(e.as_dict() for e in listed), omitted, now, as_of)
+
+    def deliver(
+        self,
+        notifiers: Mapping[str, Notifier],
+        now: dt.datetime,
+        *,
+        broken: Mapping[str, str] | None = None,
+        checkpoint: Callable[[str], None] = lambda name: None,
+    ) -> list[Delivery]:
+        """Send every due outbox message through its channel; one failing channel never stops
+        the others. ``broken`` names channels that could not be opened (their messages wait)."""
+        from .notify import DeliveryError
+
+        out = []
+        for row in self.store.claim_due(now, lease=dt.timedelta(minutes=10)):
+            notifier = notifiers.get(row.channel)
+            try:
+                if notifier is None:
+                    reason = (broken or {}).get(row.channel, "no such channel in the config")
+                    raise DeliveryError(f"channel {row.channel!r} is unavailable: {reason}", retryable=True)
+                checkpoint("before-send")
+                notifier.deliver(row.message)
+                checkpoint("before-mark")
+            except Exception as exc:  # noqa: BLE001 - any channel failure is retried or given up, never fatal
+                retryable = getattr(exc, "retryable", True)
+                error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+                tries = row.attempts + 1
+                give_up = not retryable or tries >= self.attempts
+                wait = min(self.retry_after * (2 ** (tries - 1)), self.retry_max)
+                self.store.mark_failed(row.id, error, None if give_up else now + wait)
+                log.warning("delivery to %s failed (attempt %d%s): %s", row.channel, tries, ", giving up" if give_up else "", error)
+                out.append(Delivery(row.channel, row.key, False, error, give_up))
+                continue
+            self.store.mark_sent(row.id, now)
+            log.info("delivered %s to %s", row.key, row.channel)
+            out.append(Delivery(row.channel, row.key, True))
+        return out
+
+
+_LABEL_ORDER = {"BREACH": 0, "ERROR": 1, "UNKNOWN": 2, "WARN": 3, "OK": 4, "RESOLVED": 5}
+
+
+def _event(kind: EventKind, key: str, verdict: Verdict, previous: AlertState | None, current: AlertState) -> Event:
+    message = verdict.message
+    if kind is EventKind.RESOLVED:
+        message = f"resolved: {verdict.message}"
+    return Event(
+        kind=kind, key=key, rule=verdict.rule, title=verdict.title, labels=verdict.labels,
+        status=verdict.status, previous=previous.status if previous else None, message=message,
+        severity=verdict.severity, since=current.since, value=verdict.value, target=verdict.target,
+        unit=verdict.unit, period=str(verdict.period) if verdict.period else None,
+    )
+
+
+def _t(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat()
+
+
+def _s(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+__all__ = ["Delivery", "Recorded", "Tracker", "format_number", "ChannelState", "Status"]
