@@ -19,7 +19,7 @@ def test_committed_reference_is_up_to_date() -> None:
 def test_reference_documents_every_parameter_of_every_kind_and_source() -> None:
     registry = Registry(entry_points=False)
     text = reference(registry)
-    for plugin in [*registry.kinds.values(), *registry.sources.values()]:
+    for plugin in [*registry.kinds.values(), *registry.sources.values(), *registry.notifiers.values()]:
         assert f"### `{plugin.name}`" in text
         for key, spec in specs(plugin.Params).items():
             assert spec.doc.strip(), f"{plugin.name}.{key} has no doc"

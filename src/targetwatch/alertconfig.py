@@ -102,7 +102,7 @@ _NOTIFY_DOC = "Channels to notify (names of [channels.NAME] tables)."
 class AlertingTable:
     """``[alerting]``: defaults for every rule, routing and delivery."""
 
-    for_: tuple[int, dt.timedelta | None] = param(ForSpec(), key="for", doc=_FOR_DOC, default=(1, None))
+    for_: tuple[int, dt.timedelta | None] = param(ForSpec(), key="for", doc=_FOR_DOC, default=(1, None), show="1")
     keep_firing_for: dt.timedelta = param(Interval(allow_zero=True), doc=_KEEP_DOC, default=dt.timedelta(0))
     repeat: dt.timedelta | None = param(Interval(allow_off=True), doc=_REPEAT_DOC, default=dt.timedelta(days=1))
     repeat_backoff: Decimal = param(Number(percent=False, minimum=1), doc=_BACKOFF_DOC, default=Decimal(1))
@@ -122,7 +122,7 @@ class RuleAlerting:
 
     for_: tuple[int, dt.timedelta | None] | None = param(ForSpec(), key="for", doc=_FOR_DOC, default=None)
     keep_firing_for: dt.timedelta | None = param(Interval(allow_zero=True), doc=_KEEP_DOC, default=None)
-    repeat: dt.timedelta | None | bool = param(Interval(allow_off=True), doc=_REPEAT_DOC + " Default: [alerting] repeat.", default=True)
+    repeat: dt.timedelta | None | bool = param(Interval(allow_off=True), doc=_REPEAT_DOC, default=True, show="[alerting] repeat")
     repeat_backoff: Decimal | None = param(Number(percent=False, minimum=1), doc=_BACKOFF_DOC, default=None)
     repeat_max: dt.timedelta | None = param(Interval(), doc=_REPEAT_MAX_DOC, default=None)
     notify_resolved: bool | None = param(Flag(), doc=_RESOLVED_DOC, default=None)

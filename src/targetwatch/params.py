@@ -334,15 +334,17 @@ class ParamSpec:
     key: str | None = None
     #: The attribute's name (filled in by :func:`specs`).
     field: str = ""
+    #: How the default reads in the docs, when its value would read badly.
+    show: str | None = None
 
 
-def param(type_: ParamType, *, doc: str, default: Any = REQUIRED, key: str | None = None) -> Any:
+def param(type_: ParamType, *, doc: str, default: Any = REQUIRED, key: str | None = None, show: str | None = None) -> Any:
     """Declare one parameter of a kind, source or notifier (an attrs field with metadata).
 
     Omit ``default`` for a required parameter; give ``key`` when the file key differs from
     the attribute name.
     """
-    spec = ParamSpec(type_, doc, default is REQUIRED, None if default is REQUIRED else default, key)
+    spec = ParamSpec(type_, doc, default is REQUIRED, None if default is REQUIRED else default, key, show=show)
     return attrs.field(default=default, kw_only=True, metadata={_META: spec})
 
 
@@ -428,7 +430,7 @@ def doc_rows(cls: type) -> list[tuple[str, str, str, str]]:
     """Rows ``(key, expected, required or default, description)`` for documentation tables."""
     rows = []
     for name, spec in specs(cls).items():
-        default = "required" if spec.required else ("—" if spec.default is None else _show(spec.default))
+        default = "required" if spec.required else ("—" if spec.default is None else spec.show or _show(spec.default))
         rows.append((name, spec.type.expected, default, spec.doc))
     return rows
 
@@ -436,6 +438,12 @@ def doc_rows(cls: type) -> list[tuple[str, str, str, str]]:
 def _show(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, dt.timedelta):
+        seconds = int(value.total_seconds())
+        for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("min", 60)):
+            if seconds and seconds % size == 0:
+                return f"{seconds // size}{unit}"
+        return f"{seconds}s" if seconds else "0"
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     return str(value)
