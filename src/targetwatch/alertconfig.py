@@ -14,7 +14,7 @@ import attrs
 from .alerts import Policy
 from .errors import Problem
 from .params import (
-    Flag, Integer, Invalid, ListOf, Number, ParamType, ParseContext, Text, describe_found, dotted, param, parse,
+    Flag, Integer, Invalid, ListOf, Number, ParamType, ParseContext, Text, describe_found, dotted, param, parse, parse_typed,
 )
 
 if TYPE_CHECKING:
@@ -211,21 +211,11 @@ def alerting_from_mapping(data: Mapping[str, Any], registry: Registry, ctx: Pars
     pings, found = parse(PingsTable, table("pings"), ctx, ("pings",), what="[pings]")
     problems += found
     channels: dict[str, ChannelConfig] = {}
-    types = registry.notifiers
     for name, raw in table("channels").items():
-        where: tuple[str | int, ...] = ("channels", name)
-        if not isinstance(raw, Mapping):
-            problems.append(Problem("expected a table with a type", ctx.file, ctx.locate(where), dotted(where)))
-            continue
-        kind = raw.get("type")
-        if kind not in types:
-            found_text = f"found {kind!r}" if kind is not None else "the key 'type' is missing"
-            problems.append(Problem(f"expected a channel type, one of {', '.join(sorted(types))}; {found_text}", ctx.file, ctx.locate((*where, "type")), dotted((*where, "type"))))
-            continue
-        params, found = parse(types[kind].Params, raw, ctx, where, what=f"a {kind} channel", ignore=("type",))
+        kind, params, found = parse_typed(raw, registry.notifiers, ctx, ("channels", name), category="channel")
         problems += found
-        if params is not None:
-            channels[str(name)] = ChannelConfig(str(name), str(kind), params)
+        if kind is not None and params is not None:
+            channels[str(name)] = ChannelConfig(str(name), kind, params)
     settings = AlertingSettings(
         defaults=defaults or AlertingTable(), channels=channels,
         state_path=base_dir / (state.path if state else StateTable().path), pings=pings or PingsTable(),

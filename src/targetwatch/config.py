@@ -14,7 +14,7 @@ from .alertconfig import ALERTING_TABLES, AlertingSettings, alerting_from_mappin
 from .errors import ConfigError, PeriodError, Problem
 from .locate import KeyPath, Locator, load_toml, substitute_env
 from .model import Indicator
-from .params import Choice, Date, Integer, ListOf, ParseContext, Text, dotted, param, parse
+from .params import Choice, Date, Integer, ListOf, ParseContext, Text, dotted, param, parse, parse_typed
 
 if TYPE_CHECKING:
     from .periods import Calendar
@@ -207,20 +207,14 @@ def _sources(raw: Any, registry: Registry, ctx: ParseContext) -> tuple[list[Sour
     seen: set[str] = set()
     for index, table in enumerate(raw):
         where: tuple[str | int, ...] = ("sources", index)
-        if not isinstance(table, Mapping):
-            problems.append(Problem("expected a table with a type", ctx.file, ctx.locate(where), dotted(where)))
-            continue
-        kind = table.get("type")
-        if kind not in types:
-            found = f"found {kind!r}" if kind is not None else "the key 'type' is missing"
-            problems.append(Problem(f"expected a source type, one of {', '.join(sorted(types))}; {found}", ctx.file, ctx.locate((*where, "type")), dotted((*where, "type"))))
+        kind, params, found = parse_typed(table, types, ctx, where, category="source", ignore=("type", "name"))
+        problems += found
+        if kind is None:
             continue
         name = str(table.get("name") or f"{kind}-{index + 1}")
         if name in seen:
             problems.append(Problem(f"duplicate source name {name!r}", ctx.file, ctx.locate((*where, "name")), dotted((*where, "name"))))
         seen.add(name)
-        params, found_problems = parse(types[kind].Params, table, ctx, where, what=f"a {kind} source", ignore=("type", "name"))
-        problems += found_problems
         if params is not None:
             out.append(SourceConfig(name, kind, params, ctx.locate(where)))
     return out, problems

@@ -4,7 +4,7 @@ every kind's parameters can never drift from what validation accepts."""
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .params import doc_rows
 from .alertconfig import RuleAlerting
@@ -20,6 +20,15 @@ def _table(cls: type) -> list[str]:
         cells = [f"`{key}`", expected, default if default in {"required", "—"} else f"`{default}`", doc]
         lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     return lines
+
+
+def _plugin_section(plugin: Any) -> list[str]:
+    """A kind, source or channel: its name, summary, docstring and parameter table."""
+    out = [f"### `{plugin.name}`", "", plugin.summary, ""]
+    doc = inspect.getdoc(type(plugin))
+    if doc:
+        out += [doc, ""]
+    return [*out, *_table(plugin.Params), ""]
 
 
 def reference(registry: Registry, *, kind: str | None = None) -> str:
@@ -43,27 +52,14 @@ def reference(registry: Registry, *, kind: str | None = None) -> str:
         out += ["## Alerting keys a rule may set", "", "Each overrides the `[alerting]` table of the config for this rule.", "", *_table(RuleAlerting), ""]
         out += ["## Rule kinds", ""]
     for name in sorted(kinds) if kind is None else [kind]:
-        k = kinds[name]
-        out += [f"### `{name}`", "", k.summary, ""]
-        doc = inspect.getdoc(type(k))
-        if doc:
-            out += [doc, ""]
-        out += [*_table(k.Params), ""]
+        out += _plugin_section(kinds[name])
     if kind is None:
         out += ["## Source types", "", "Keys of a `[[sources]]` table besides `type` and `name`.", ""]
-        for name, source in sorted(registry.sources.items()):
-            out += [f"### `{name}`", "", source.summary, ""]
-            doc = inspect.getdoc(type(source))
-            if doc:
-                out += [doc, ""]
-            out += [*_table(source.Params), ""]
+        for source in sorted(registry.sources.values(), key=lambda p: p.name):
+            out += _plugin_section(source)
         out += ["## Channel types", "", "Keys of a `[channels.NAME]` table besides `type`.", ""]
-        for name, notifier in sorted(registry.notifiers.items()):
-            out += [f"### `{name}`", "", notifier.summary, ""]
-            doc = inspect.getdoc(type(notifier))
-            if doc:
-                out += [doc, ""]
-            out += [*_table(notifier.Params), ""]
+        for notifier in sorted(registry.notifiers.values(), key=lambda p: p.name):
+            out += _plugin_section(notifier)
         out += ["## Output formats", ""]
         for name, fmt in sorted(registry.outputs.items()):
             out.append(f"- `{name}`: {fmt.summary}")

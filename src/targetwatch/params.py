@@ -407,6 +407,29 @@ def parse(
     return (None, problems) if problems else (instance, [])
 
 
+def parse_typed(
+    raw: object,
+    types: Mapping[str, Any],
+    ctx: ParseContext,
+    path: KeyPath,
+    *,
+    category: str,
+    ignore: Collection[str] = ("type",),
+) -> tuple[str | None, Any, list[Problem]]:
+    """A table whose ``type`` key picks a plugin (a source, a channel) and whose other keys are
+    that plugin's ``Params``: returns the type, the converted params (or ``None``) and problems."""
+    if not isinstance(raw, Mapping):
+        return None, None, [Problem("expected a table with a type", ctx.file, ctx.locate(path), dotted(path))]
+    kind = raw.get("type")
+    if not isinstance(kind, str) or kind not in types:
+        found = f"found {kind!r}" if kind is not None else "the key 'type' is missing"
+        where = (*path, "type")
+        message = f"expected a {category} type, one of {', '.join(sorted(types))}; {found}"
+        return None, None, [Problem(message, ctx.file, ctx.locate(where), dotted(where))]
+    params, problems = parse(types[kind].Params, raw, ctx, path, what=f"a {kind} {category}", ignore=ignore)
+    return kind, params, problems
+
+
 def dotted(path: KeyPath) -> str | None:
     """A key path as text: ``rule[2].max``."""
     out = ""
