@@ -20,7 +20,6 @@ from .cli_common import registry as get_registry
 
 if TYPE_CHECKING:
     from .config import Config
-    from .plugins import Registry
 
 EXIT_UNKNOWN = 3
 

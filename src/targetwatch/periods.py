@@ -10,201 +10,29 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import functools
 import re
 import zoneinfo
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-import attrs
-
 from .durations import Span, parse_duration
 from .errors import PeriodError
+from .grains import (
+    GRAINS,
+    LABELS,
+    MICROSECOND,
+    UTC,
+    Period,
+    Term,
+    builtin_ordinal,
+    builtin_period,
+    iso_weeks,
+    minus_year,
+    parse_relative,
+)
 
 __all__ = ["GRAINS", "Calendar", "Period", "PeriodError", "Span", "Term", "parse_duration"]
-
-#: Every grain a :class:`Period` may have.
-GRAINS = ("year", "half", "quarter", "month", "week", "day", "fiscal", "term")
-_UTC = dt.UTC
-_ONE_DAY = dt.timedelta(days=1)
-_MICROSECOND = dt.timedelta(microseconds=1)
-
-
-@attrs.frozen(eq=True, order=False)
-class Period:
-    """A half-open interval of local calendar days ``[start, end)`` of one grain.
-
-    Periods are immutable and hashable; equal periods have equal fields. They sort by
-    ``(start, end, grain)``, so a sorted tuple of periods can be bisected. ``str(p)`` is the
-    canonical ``label``, which :meth:`Calendar.parse` turns back into an equal period.
-    """
-
-    grain: str
-    ordinal: int
-    start: dt.date
-    end: dt.date
-    label: str
-
-    def __str__(self) -> str:
-        return self.label
-
-    def _key(self) -> tuple[dt.date, dt.date, str]:
-        return (self.start, self.end, self.grain)
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Period):
-            return NotImplemented
-        return self._key() < other._key()
-
-    def __le__(self, other: object) -> bool:
-        if not isinstance(other, Period):
-            return NotImplemented
-        return self._key() <= other._key()
-
-    def __gt__(self, other: object) -> bool:
-        if not isinstance(other, Period):
-            return NotImplemented
-        return self._key() > other._key()
-
-    def __ge__(self, other: object) -> bool:
-        if not isinstance(other, Period):
-            return NotImplemented
-        return self._key() >= other._key()
-
-    def contains(self, day: dt.date) -> bool:
-        """Whether ``day`` lies in the period (``start <= day < end``)."""
-        return self.start <= day < self.end
-
-    def contains_period(self, other: Period) -> bool:
-        """Whether ``other`` lies entirely within this period (e.g. a month within its half)."""
-        return self.start <= other.start and other.end <= self.end
-
-    @property
-    def days(self) -> int:
-        """The number of days in the period."""
-        return (self.end - self.start).days
-
-    @property
-    def last_day(self) -> dt.date:
-        """The last day inside the period (``end`` minus one day)."""
-        return self.end - _ONE_DAY
-
-
-@attrs.frozen
-class Term:
-    """A user-defined named period, e.g. a school term; ``end`` is exclusive."""
-
-    name: str
-    start: dt.date
-    end: dt.date
-
-
-@functools.lru_cache(maxsize=8192)
-def _builtin(grain: str, ordinal: int) -> Period:
-    """The period of a calendar-independent grain with that ordinal."""
-    try:
-        if grain == "year":
-            return Period(
-                grain, ordinal, dt.date(ordinal, 1, 1), dt.date(ordinal + 1, 1, 1), f"{ordinal:04d}"
-            )
-        if grain == "month":
-            y, m = divmod(ordinal, 12)
-            ny, nm = divmod(ordinal + 1, 12)
-            return Period(
-                grain, ordinal, dt.date(y, m + 1, 1), dt.date(ny, nm + 1, 1), f"{y:04d}-{m + 1:02d}"
-            )
-        if grain == "quarter":
-            y, q = divmod(ordinal, 4)
-            ny, nq = divmod(ordinal + 1, 4)
-            start, end = dt.date(y, 3 * q + 1, 1), dt.date(ny, 3 * nq + 1, 1)
-            return Period(grain, ordinal, start, end, f"{y:04d}-Q{q + 1}")
-        if grain == "half":
-            y, h = divmod(ordinal, 2)
-            ny, nh = divmod(ordinal + 1, 2)
-            start, end = dt.date(y, 6 * h + 1, 1), dt.date(ny, 6 * nh + 1, 1)
-            return Period(grain, ordinal, start, end, f"{y:04d}-H{h + 1}")
-        if grain == "week":
-            # date.toordinal() of a Monday is 1 mod 7 (0001-01-01 was a Monday).
-            start = dt.date.fromordinal(ordinal * 7 + 1)
-            iso = start.isocalendar()
-            return Period(
-                grain,
-                ordinal,
-                start,
-                start + dt.timedelta(days=7),
-                f"{iso.year:04d}-W{iso.week:02d}",
-            )
-        if grain == "day":
-            start = dt.date.fromordinal(ordinal)
-            return Period(grain, ordinal, start, start + _ONE_DAY, start.isoformat())
-    except (ValueError, OverflowError):
-        raise PeriodError(
-            f"{grain} number {ordinal} is outside the supported years 1..9998"
-        ) from None
-    raise PeriodError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
-
-
-def _builtin_ordinal(grain: str, day: dt.date) -> int:
-    if grain == "year":
-        return day.year
-    if grain == "half":
-        return day.year * 2 + (day.month - 1) // 6
-    if grain == "quarter":
-        return day.year * 4 + (day.month - 1) // 3
-    if grain == "month":
-        return day.year * 12 + day.month - 1
-    if grain == "week":
-        return (day.toordinal() - day.weekday()) // 7
-    if grain == "day":
-        return day.toordinal()
-    raise PeriodError(f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
-
-
-def _iso_weeks(year: int) -> int:
-    """52 or 53: the number of ISO weeks in ``year`` (Dec 28 is always in the last one)."""
-    return dt.date(year, 12, 28).isocalendar().week
-
-
-def _minus_year(day: dt.date) -> dt.date:
-    """The same day one year earlier, Feb 29 clamped to Feb 28."""
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:
-        return day.replace(year=day.year - 1, day=28)
-
-
-_YEAR = r"(?P<y>\d{4})"
-_SEP = r"[-\s_/.]*"
-_LABELS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (grain, re.compile(pattern, re.IGNORECASE))
-    for grain, pattern in (
-        ("year", rf"{_YEAR}"),
-        ("half", rf"{_YEAR}{_SEP}H(?P<n>[12])"),
-        ("quarter", rf"{_YEAR}{_SEP}Q(?P<n>[1-4])"),
-        ("week", rf"{_YEAR}{_SEP}W(?P<n>\d{{1,2}})"),
-        ("month", rf"{_YEAR}[-\s/.](?P<n>\d{{1,2}})"),
-        ("day", rf"{_YEAR}(?P<sep>[-/.])(?P<m>\d{{1,2}})(?P=sep)(?P<d>\d{{1,2}})"),
-        ("day", rf"{_YEAR}(?P<m>\d{{2}})(?P<d>\d{{2}})"),
-        ("fiscal", rf"FY{_SEP}{_YEAR}"),
-    )
-)
-_SINGULAR = {
-    "year": "year", "half": "half", "half year": "half", "half-year": "half", "quarter": "quarter",
-    "month": "month", "week": "week", "day": "day", "fiscal": "fiscal", "fiscal year": "fiscal",
-    "term": "term",
-}  # fmt: skip
-_PLURAL = {
-    "years": "year", "halves": "half", "half years": "half", "half-years": "half",
-    "quarters": "quarter", "months": "month", "weeks": "week", "days": "day",
-    "fiscal years": "fiscal", "terms": "term",
-}  # fmt: skip
-_OFFSETS = {"current": 0, "this": 0, "previous": -1, "last": -1, "next": 1}
-_RELATIVE = re.compile(
-    r"(?P<word>current|this|previous|last|next)\s+(?P<grain>[a-z][a-z -]*?)", re.IGNORECASE
-)
-_AGO = re.compile(r"(?P<n>\d+)\s+(?P<grain>[a-z][a-z -]*?)\s+ago", re.IGNORECASE)
-
 
 class Calendar:
     """Parses, resolves and measures periods in one time zone, with optional fiscal years and
@@ -246,7 +74,7 @@ class Calendar:
                 raise PeriodError(f"term names must be unique; found {term.name!r} twice")
             if (
                 self._match_label(term.name.strip()) is not None
-                or _parse_relative(term.name) is not None
+                or parse_relative(term.name) is not None
             ):
                 raise PeriodError(
                     f"term name {term.name!r} would be read as a built-in period; choose another"
@@ -287,7 +115,7 @@ class Calendar:
                 raise PeriodError(self._no_term(f"no term number {ordinal}"))
             t = self.terms[ordinal]
             return Period("term", ordinal, t.start, t.end, t.name)
-        return _builtin(grain, ordinal)
+        return builtin_period(grain, ordinal)
 
     def containing(self, grain: str, day: dt.date) -> Period:
         """The period of ``grain`` that contains ``day``; for terms, PeriodError if none does."""
@@ -300,7 +128,7 @@ class Calendar:
             if i < 0 or not day < self.terms[i].end:
                 raise PeriodError(self._no_term(f"{day} falls in no term"))
             return self.period("term", i)
-        return _builtin(grain, _builtin_ordinal(grain, day))
+        return builtin_period(grain, builtin_ordinal(grain, day))
 
     def shift(self, period: Period, n: int) -> Period:
         """The period ``n`` steps later (earlier if negative) of the same grain; terms step along
@@ -333,10 +161,10 @@ class Calendar:
         if g in steps:
             return self.period(g, o - steps[g])
         if g == "day":
-            return self.containing("day", _minus_year(period.start))
+            return self.containing("day", minus_year(period.start))
         if g == "week":
             iso = period.start.isocalendar()
-            weeks = _iso_weeks(iso.year - 1) if iso.year > 1 else 0
+            weeks = iso_weeks(iso.year - 1) if iso.year > 1 else 0
             if weeks == 0:
                 raise PeriodError(f"no ISO year before {period.label}")
             return self.containing(
@@ -349,7 +177,7 @@ class Calendar:
             if name in self._term_index:
                 return self.period("term", self._term_index[name])
         try:
-            return self.containing("term", _minus_year(period.start))
+            return self.containing("term", minus_year(period.start))
         except PeriodError:
             raise PeriodError(f"no term a year before {period.label!r} ({period.start})") from None
 
@@ -398,7 +226,7 @@ class Calendar:
         year = int(m["y"])
         try:
             if grain == "year":
-                return _builtin("year", year)
+                return builtin_period("year", year)
             if grain == "fiscal":
                 by_end = self.fiscal_year_named_by == "end" and self.fiscal_year_start != 1
                 return self.period("fiscal", year - 1 if by_end else year)
@@ -406,18 +234,18 @@ class Calendar:
                 return self.containing("day", dt.date(year, int(m["m"]), int(m["d"])))
             n = int(m["n"])
             if grain == "week":
-                if not 1 <= n <= _iso_weeks(year):
+                if not 1 <= n <= iso_weeks(year):
                     return None
                 return self.containing("week", dt.date.fromisocalendar(year, n, 1))
             if not 1 <= n <= {"month": 12, "quarter": 4, "half": 2}[grain]:
                 return None
-            return _builtin(grain, year * {"month": 12, "quarter": 4, "half": 2}[grain] + n - 1)
+            return builtin_period(grain, year * {"month": 12, "quarter": 4, "half": 2}[grain] + n - 1)
         except (ValueError, OverflowError):
             return None
 
     @staticmethod
     def _match_label(text: str) -> tuple[str, re.Match[str]] | None:
-        for grain, pattern in _LABELS:
+        for grain, pattern in LABELS:
             m = pattern.fullmatch(text)
             if m is not None:
                 return grain, m
@@ -434,12 +262,12 @@ class Calendar:
 
     def is_relative(self, text: str) -> bool:
         """Whether ``text`` is a relative spec (``current half``, ``2 quarters ago``)."""
-        return isinstance(text, str) and _parse_relative(text) is not None
+        return isinstance(text, str) and parse_relative(text) is not None
 
     def check_spec(self, text: str) -> None:
         """Raise PeriodError unless ``text`` is an absolute label or a relative spec this
         calendar can resolve (a relative term spec needs terms configured)."""
-        rel = _parse_relative(text) if isinstance(text, str) else None
+        rel = parse_relative(text) if isinstance(text, str) else None
         if rel is not None:
             if rel[0] == "term" and not self.terms:
                 raise PeriodError(f"{text!r} needs terms, but no terms are configured")
@@ -453,7 +281,7 @@ class Calendar:
         year, half, quarter, month, week, day, fiscal (year), term. ``last`` means previous.
         Between terms, ``previous term`` is the one that ended last and ``next term`` the one
         that starts next; ``current term`` raises PeriodError."""
-        rel = _parse_relative(spec) if isinstance(spec, str) else None
+        rel = parse_relative(spec) if isinstance(spec, str) else None
         if rel is None:
             period = self._parse(spec)
             if period is None:
@@ -485,7 +313,7 @@ class Calendar:
         fold) is the first occurrence, a skipped one (DST gap) is moved forward by the gap."""
         if moment.tzinfo is None or moment.utcoffset() is None:
             # Round-trip through UTC so a wall time in a DST gap becomes a real one.
-            return moment.replace(tzinfo=self.tzinfo).astimezone(_UTC).astimezone(self.tzinfo)
+            return moment.replace(tzinfo=self.tzinfo).astimezone(UTC).astimezone(self.tzinfo)
         return moment.astimezone(self.tzinfo)
 
     def start_moment(self, period: Period) -> dt.datetime:
@@ -502,9 +330,9 @@ class Calendar:
         change is counted as it happened), to the microsecond: 0 at or before the start, 1 at or
         after the end, non-decreasing in ``as_of``. Naive ``as_of`` is local time."""
         # Same-tzinfo datetime subtraction ignores DST offsets, so subtract UTC instants.
-        start = self.start_moment(period).astimezone(_UTC)
-        total = (self.end_moment(period).astimezone(_UTC) - start) // _MICROSECOND
-        done = (self.localize(as_of).astimezone(_UTC) - start) // _MICROSECOND
+        start = self.start_moment(period).astimezone(UTC)
+        total = (self.end_moment(period).astimezone(UTC) - start) // MICROSECOND
+        done = (self.localize(as_of).astimezone(UTC) - start) // MICROSECOND
         return Fraction(min(max(done, 0), total), total)
 
     def moment(self, text: str) -> dt.datetime:
@@ -531,21 +359,7 @@ class Calendar:
             plain = dt.datetime(p.year, p.month, p.day, p.hour, p.minute, p.second, p.microsecond)
             offset = p.utcoffset()
             if offset is not None:
-                plain = (plain - offset).replace(tzinfo=_UTC)
+                plain = (plain - offset).replace(tzinfo=UTC)
             return self.localize(plain)
         except (ValueError, TypeError, OverflowError):  # pendulum's ParserError is a ValueError
             raise PeriodError(expected) from None
-
-
-def _parse_relative(text: str) -> tuple[str, int] | None:
-    """(grain, offset) for a relative spec, or None if ``text`` is not one."""
-    text = " ".join(text.split()).lower()
-    m = _RELATIVE.fullmatch(text)
-    if m is not None and m["grain"] in _SINGULAR:
-        return _SINGULAR[m["grain"]], _OFFSETS[m["word"]]
-    m = _AGO.fullmatch(text)
-    if m is not None:
-        grain = _SINGULAR.get(m["grain"]) or _PLURAL.get(m["grain"])
-        if grain is not None:
-            return grain, -int(m["n"])
-    return None

@@ -212,7 +212,6 @@ class MinimumKind(RuleKind):
                 Status.OK, f"{what}: on pace: {so_far} toward {fmt(p.min)} by {last_day}", expected
             )
         needs = f"needs {fmt(details['rate_needed_per_day'])} per day to reach {fmt(p.min)} by {last_day}"
-        forecast = pace.forecast
         if p.hopeless_at is not None and pace.hopeless(p.hopeless_at):
             return verdict(
                 Status.BREACH,

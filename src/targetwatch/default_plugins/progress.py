@@ -6,7 +6,6 @@ import datetime as dt
 import decimal
 from collections.abc import Callable
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import attrs
