@@ -37,7 +37,7 @@ def _resolvable(verdict: Verdict, policy: Policy) -> bool:
 def step(previous: AlertState | None, verdict: Verdict, policy: Policy, now: dt.datetime) -> AlertState:
     """The alert's state after ``verdict`` was observed at ``now``.
 
-    A re-run that sees the same status changes only the check counters, never the episode.
+    A re-run at the same ``now`` is the same check: it changes neither the counters nor the episode.
     """
     bad = verdict.status is not Status.OK
     if previous is None:
@@ -101,9 +101,10 @@ def announce(
         repeats = told.repeats + 1 if kind is EventKind.REPEAT else (0 if kind is EventKind.FIRING else told.repeats)
         key = idempotency_key(rule, series, current.episode, kind.value, detail, channel_name)
         return kind, key, ChannelState(current.episode, status, current.value, now, repeats)
-    resolved_now = previous is not None and previous.firing
+    # Not firing, but this channel's last word on the episode was that it fired: it must hear
+    # that it resolved — now, or after a silence that covered the moment it resolved.
     told_of_it = told.episode == current.episode and told.announced not in (None, "RESOLVED")
-    if resolved_now and told_of_it and policy.notify_resolved:
+    if told_of_it and policy.notify_resolved:
         key = idempotency_key(rule, series, current.episode, EventKind.RESOLVED.value, "", channel_name)
         return EventKind.RESOLVED, key, ChannelState(current.episode, "RESOLVED", current.value, now, told.repeats)
     return None

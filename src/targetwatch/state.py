@@ -152,7 +152,11 @@ class StateStore:
         except (OSError, sqlite3.Error) as exc:
             raise StateError(f"cannot open the state file {path}: {exc}") from None
         store = cls(db, path)
-        store._migrate()
+        try:
+            store._migrate()
+        except BaseException:
+            db.close()
+            raise
         return store
 
     @classmethod
@@ -183,7 +187,10 @@ class StateStore:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back on any exception."""
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StateError(f"the state file {self.path} is busy ({exc}); another process holds it too long") from None
         try:
             yield self.db
         except BaseException:
