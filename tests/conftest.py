@@ -206,3 +206,31 @@ def fake_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[
     yield {"ok": "fake", "broken": "broken", "site": str(site)}
     for name in ("targetwatch_fake_ok", "targetwatch_fake_broken"):
         sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def spawn_cli() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start the real ``targetwatch`` console script without waiting for it (as ``run_cli``
+    does, plus ``env`` extras such as ``TARGETWATCH_CRASH_AT``); returns the ``Popen``. Any
+    process still running when the test ends is killed and reaped."""
+    script = Path(sys.executable).with_name("targetwatch")
+    started: list[subprocess.Popen[str]] = []
+
+    def spawn(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
+        full = {**os.environ, "TARGETWATCH_PLUGINS": "", "PYTHONIOENCODING": "utf-8", **(env or {})}
+        full.pop("TARGETWATCH_CONFIG", None)
+        proc = subprocess.Popen(
+            [str(script), *args], cwd=cwd, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, encoding="utf-8",
+        )
+        started.append(proc)
+        return proc
+
+    yield spawn
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            proc.communicate(timeout=10)
+        except (subprocess.TimeoutExpired, ValueError):
+            pass

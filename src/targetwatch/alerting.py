@@ -80,9 +80,17 @@ class Alerting:
                 log.error("channel %r could not be opened: %s", name, broken[name])
         return notifiers, broken
 
-    def process(self, result: CheckResult, now: dt.datetime, *, checkpoint: Callable[[str], None] = lambda name: None) -> Processed:
-        """Record ``result`` (state, history, outbox) in one transaction, then deliver."""
+    def process(self, result: CheckResult, now: dt.datetime, *, exclusive: bool = False, checkpoint: Callable[[str], None] = lambda name: None) -> Processed:
+        """Record ``result`` (state, history, outbox) in one transaction, then deliver.
+
+        ``exclusive``: the caller holds the run lock, so messages a crashed run had leased are
+        sent now rather than when the lease runs out.
+        """
         tracker = self.tracker()
+        if exclusive:
+            released = self.store.release_leases()
+            if released:
+                log.info("released %d message(s) a crashed run had been sending", released)
         recorded = tracker.record(result, now, checkpoint=checkpoint)
         notifiers, broken = self.open_channels()
         deliveries = tracker.deliver(notifiers, now, broken=broken, checkpoint=checkpoint)

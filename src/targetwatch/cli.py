@@ -130,7 +130,7 @@ def check(config_path: Path | None, as_of: str | None, rule_ids: tuple[str, ...]
             ping(pings.start, timeout=pings.timeout.total_seconds())
             try:
                 result = engine.check(as_of, rules=rules)
-                result = alerting.process(result, now, checkpoint=_checkpoint).result
+                result = alerting.process(result, now, exclusive=True, checkpoint=_checkpoint).result
             except BaseException:
                 ping(pings.fail, timeout=pings.timeout.total_seconds(), body="targetwatch check failed")
                 raise

@@ -19,8 +19,9 @@ def ping(url: str | None, *, timeout: float, body: str | None = None) -> bool:
     if not url:
         return False
     data = body.encode("utf-8") if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET", headers={"User-Agent": f"targetwatch/{__version__}"})
     try:
+        # Inside the try: a malformed URL (no scheme) raises ValueError here, and must not fail the check.
+        request = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET", headers={"User-Agent": f"targetwatch/{__version__}"})
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the user's own URL
             status = int(response.status)
             ok = 200 <= status < 300

@@ -329,6 +329,12 @@ class StateStore:
             self.db.executemany("UPDATE outbox SET lease_until = ? WHERE id = ?", [(_t(now + lease), r.id) for r in rows])
         return rows
 
+    def release_leases(self) -> int:
+        """Clear every lease: for a caller holding the run lock, any lease is a dead run's."""
+        with self.transaction():
+            cursor = self.db.execute("UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL")
+        return cursor.rowcount
+
     def mark_sent(self, row_id: int, now: dt.datetime) -> None:
         with self.transaction():
             self.db.execute("UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, lease_until = NULL WHERE id = ?", (_t(now), row_id))
