@@ -68,3 +68,26 @@ def test_readme_plugin_example_is_a_working_rule_kind() -> None:
     engine = Engine(rules, sources=[rows], calendar=cal, registry=registry)
     assert engine.check(as_of="2023-06-01").verdicts[0].status is Status.OK
     assert isinstance(Dataset(), Dataset)
+
+
+def test_the_cron_line_works_as_written(tmp_path: Path) -> None:
+    """The README's crontab command, run by a shell as cron would, in a copy of the seed."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("flock") is None:
+        pytest.skip("flock(1) is not installed here")
+    cron = next(b for b in re.findall(r"```cron\n(.*?)```", README, flags=re.S))
+    line = next(line for line in cron.splitlines() if line and not line.startswith(("#", "MAILTO")))
+    command = line.split(None, 5)[5]
+    project = tmp_path / "targets"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv*", ".git", ".targetwatch", "__pycache__", ".hypothesis"))
+    command = command.replace("/srv/targets", str(project)).replace("/tmp/targetwatch-targets.lock", str(tmp_path / "cron.lock"))
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2, done.stderr  # the seed breaches two targets
+    assert "BREACH" in done.stdout and " OK " not in done.stdout  # --quiet: only what is not OK
+    assert (project / ".targetwatch" / "notifications.jsonl").exists()
+    again = subprocess.run(["sh", "-c", command], capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 2 and "BREACH" not in again.stderr  # nothing new to notify
