@@ -21,7 +21,7 @@ from targetwatch.model import Indicator, Judgement, Rule, Series, Status, Verdic
 from targetwatch.params import IndicatorRef, param
 from targetwatch.periods import Calendar
 from targetwatch.plugins import Registry
-from targetwatch.rules import load_rules
+from targetwatch.rules import load_rules, rules_from_data
 
 CAL = Calendar("Asia/Shanghai")
 INDICATORS = {"score": Indicator("score", "得分", "points"), "total": Indicator("total", unit="points")}
@@ -340,3 +340,36 @@ def test_check_result_summary_counts_every_status() -> None:
     result = CheckResult(dt.datetime(2023, 1, 1), tuple(_verdict(s) for s in found))
     assert result.summary == {"OK": 2, "WARN": 0, "BREACH": 1, "UNKNOWN": 0, "ERROR": 1}
     assert list(result.summary) == ["OK", "WARN", "BREACH", "UNKNOWN", "ERROR"]
+
+
+def test_sources_that_can_filter_get_the_window_the_rules_need() -> None:
+    from targetwatch.source import SourceRequest
+
+    cal = Calendar("Asia/Shanghai")
+    registry = Registry(entry_points=False)
+    raw = {"rule": [
+        {"id": "h2", "kind": "minimum", "indicator": "events", "min": 10, "period": "2023-H2"},
+        {"id": "places", "kind": "progress", "indicator": "places", "target": 5, "start": "2023-03-01", "deadline": "2023-12-31"},
+        {"id": "fresh", "kind": "freshness", "indicator": "places", "max_age": "45d"},
+    ]}
+    rules, problems = rules_from_data(raw, registry.kinds, calendar=cal)
+    assert not problems
+    asked: list[SourceRequest] = []
+
+    class Filtering:
+        def read(self, indicators: object) -> list[object]:
+            raise AssertionError("read_request is preferred")
+
+        def read_request(self, request: SourceRequest) -> list[object]:
+            asked.append(request)
+            return []
+
+    engine = Engine(rules, sources=[Filtering()], calendar=cal, registry=registry)
+    engine.check(as_of="2023-10-16")
+    (request,) = asked
+    assert request.indicators == {"events", "places"}
+    assert request.until == dt.date(2023, 10, 16)
+    # events: only 2023-H2 counts; places: freshness needs the newest whatever its age.
+    assert request.since == {"events": dt.date(2023, 7, 1)}
+    engine.check(as_of="2023-10-16", rules=[r for r in rules if r.id != "fresh"])
+    assert asked[-1].since == {"events": dt.date(2023, 7, 1), "places": dt.date(2023, 3, 1)}

@@ -22,7 +22,7 @@ from .errors import ConfigError, Problem, SourceError, TargetwatchError
 from .kind import EvalContext, RuleKind
 from .model import Indicator, Judgement, Rule, Status, Verdict, exit_code
 from .numbers import exact_context
-from .source import CallableSource, RowsSource, Source, SourceContext
+from .source import CallableSource, RowsSource, Source, SourceContext, SourceRequest
 
 if TYPE_CHECKING:
     from .config import Config
@@ -197,17 +197,33 @@ class Engine:
             out.append(rule)
         return out
 
-    def load(self, indicators: Collection[str] | None = None) -> tuple[Dataset, list[Problem]]:
-        """Read ``indicators`` (all when ``None``) from every source, once each.
+    def request(self, rules: Sequence[Rule], as_of: dt.datetime) -> SourceRequest:
+        """What the sources must provide for ``rules`` as of ``as_of``: each indicator once, and
+        no older than the earliest day any rule reading it can use."""
+        earliest: dict[str, dt.date | None] = {}
+        for rule in rules:
+            first = self.registry.kinds[rule.kind].earliest(rule, as_of, self.calendar)
+            for name in rule.indicators:
+                known = earliest.get(name, first)
+                earliest[name] = None if known is None or first is None else min(known, first)
+        since = {name: day for name, day in earliest.items() if day is not None}
+        return SourceRequest(frozenset(earliest), as_of.date(), since)
+
+    def load(self, indicators: Collection[str] | SourceRequest | None = None) -> tuple[Dataset, list[Problem]]:
+        """Read what is asked (indicator names, a :class:`SourceRequest`, or everything for
+        ``None``) from every source, each indicator once.
 
         A source that fails is a problem named after it; the others still load.
         """
+        request = indicators if isinstance(indicators, SourceRequest) else SourceRequest(None if indicators is None else frozenset(indicators))
         data = Dataset()
         problems: list[Problem] = []
         self.skipped.clear()
         for name, source in self.sources.items():
             try:
-                loaded = Dataset.from_records(source.read(indicators), self.calendar, source=name)
+                read_request = getattr(source, "read_request", None)
+                records = read_request(request) if callable(read_request) else source.read(request.indicators)
+                loaded = Dataset.from_records(records, self.calendar, source=name)
                 data = data.merged(loaded)
             except SourceError as exc:
                 problems.append(Problem(str(exc) if exc.source else f"source {name!r}: {exc}"))
@@ -241,8 +257,7 @@ class Engine:
         chosen = list(self.select() if rules is None else rules)
         problems: list[Problem] = []
         if data is None:
-            needed = {name for rule in chosen for name in rule.indicators}
-            data, problems = self.load(needed)
+            data, problems = self.load(self.request(chosen, moment))
         verdicts = evaluate(chosen, data, moment, self.calendar, self.registry.kinds, self.indicators, plugin_of=self._plugin_of)
         return CheckResult(moment, tuple(verdicts), tuple(problems))
 

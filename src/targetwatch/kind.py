@@ -67,6 +67,11 @@ class RuleKind:
         """The indicators the rule reads; verdicts are per series of the first one."""
         return (params.indicator,)
 
+    def earliest(self, rule: Rule, as_of: dt.datetime, calendar: Calendar) -> dt.date | None:
+        """The first day of data this rule can read as of ``as_of``, or ``None`` for all of its
+        history. Sources that can filter (databases) then read no older data."""
+        return None
+
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
         """Judge one series (already cut to what was visible at ``ctx.as_of``)."""
         raise NotImplementedError

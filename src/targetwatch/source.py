@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -38,6 +40,22 @@ class SourceContext:
         return path if path.is_absolute() else self.base_dir / path
 
 
+@attrs.frozen
+class SourceRequest:
+    """What the engine needs from a source, for sources that can read less than everything
+    (a database filtering in SQL). Everything in it is a hint: returning more is harmless.
+
+    ``indicators``: the indicators the rules read (``None``: all). ``until``: observations
+    whose period starts after this day cannot be seen as of the check. ``since``: per
+    indicator, observations whose period ends on or before this day are not needed (an
+    indicator absent from it needs its whole history).
+    """
+
+    indicators: frozenset[str] | None = None
+    until: dt.date | None = None
+    since: Mapping[str, dt.date] = attrs.field(factory=dict)
+
+
 class Source(Protocol):
     """An opened source: yields records, for the given indicators only when it can filter."""
 
@@ -46,6 +64,10 @@ class Source(Protocol):
 
         Raise :class:`~targetwatch.errors.SourceError` naming the file and line for a bad row
         (unless the user opted to skip bad rows: then call ``context.skip`` and go on).
+
+        A source that can use more of what the engine knows (the period window) may also
+        define ``read_request(request: SourceRequest) -> Iterator[Record]``; the engine then
+        calls that instead.
         """
         ...
 

@@ -7,10 +7,11 @@ import decimal
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..errors import PeriodError
 from ..hookspecs import hookimpl
 from ..kind import EvalContext, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
@@ -27,6 +28,9 @@ from .pace import (
     resolve,
     shown,
 )
+
+if TYPE_CHECKING:
+    from ..periods import Calendar
 
 #: Aggregates that only accumulate over a period, so that being "behind pace" means something.
 _CUMULATIVE = ("sum", "count")
@@ -102,6 +106,13 @@ class MinimumKind(RuleKind):
         "a period's total (sum, latest, max ...) reaches N; judged on pace while the period is open"
     )
     Params = MinimumParams
+
+    def earliest(self, rule: Rule, as_of: dt.datetime, calendar: Calendar) -> dt.date | None:
+        """Only observations within the judged period count."""
+        try:
+            return calendar.resolve(rule.params.period, as_of).start
+        except PeriodError:
+            return None
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
         with decimal.localcontext(exact_context()):

@@ -6,7 +6,7 @@ import datetime as dt
 import decimal
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -16,6 +16,9 @@ from ..model import Judgement, Rule, Series, Status
 from ..numbers import exact_context
 from ..params import Date, Flag, IndicatorRef, Number, param
 from .pace import Pace, days_left, fmt_share, window_fraction
+
+if TYPE_CHECKING:
+    from ..periods import Calendar
 
 _ONE_DAY = dt.timedelta(days=1)
 
@@ -75,6 +78,11 @@ class ProgressKind(RuleKind):
     name = "progress"
     summary = "cumulative progress toward a target by a deadline, on pace and forecast"
     Params = ProgressParams
+
+    def earliest(self, rule: Rule, as_of: dt.datetime, calendar: Calendar) -> dt.date | None:
+        """Only observations from ``start`` on count (a running total needs nothing older either)."""
+        start: dt.date = rule.params.start
+        return start
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
         with decimal.localcontext(exact_context()):
