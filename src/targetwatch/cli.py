@@ -249,9 +249,10 @@ def docs(kind_name: str | None) -> int:
     return 0
 
 
-from .cli_state import outbox, silence, silences, status, unsilence  # noqa: E402 - commands register on the group
+from .cli_explain import explain, history  # noqa: E402 - commands register on the group
+from .cli_state import outbox, silence, silences, status, unsilence  # noqa: E402
 
-for _command in (silence, silences, unsilence, outbox, status):
+for _command in (silence, silences, unsilence, outbox, status, explain, history):
     cli.add_command(_command)
 
 

@@ -51,7 +51,7 @@ class Dataset:
         out = []
         for (indicator, labels), bucket in grouped.items():
             periods = sorted(bucket)
-            out.append(Series(indicator, labels, tuple(periods), tuple(bucket[p][0] for p in periods)))
+            out.append(Series(indicator, labels, tuple(periods), tuple(bucket[p][0] for p in periods), source))
         return cls(out)
 
     @property

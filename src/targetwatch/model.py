@@ -161,6 +161,8 @@ class Series:
     labels: Labels
     periods: tuple[Period, ...]
     values: tuple[Decimal, ...]
+    #: The name of the source it came from, when known (shown by ``explain``).
+    source: str | None = None
 
     def __len__(self) -> int:
         return len(self.periods)
@@ -195,7 +197,7 @@ class Series:
         cut = bisect.bisect_right(starts, day)
         if cut == len(self.periods):
             return self
-        return Series(self.indicator, self.labels, self.periods[:cut], self.values[:cut])
+        return Series(self.indicator, self.labels, self.periods[:cut], self.values[:cut], self.source)
 
 
 @attrs.frozen

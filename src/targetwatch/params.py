@@ -453,12 +453,13 @@ def doc_rows(cls: type) -> list[tuple[str, str, str, str]]:
     """Rows ``(key, expected, required or default, description)`` for documentation tables."""
     rows = []
     for name, spec in specs(cls).items():
-        default = "required" if spec.required else ("—" if spec.default is None else spec.show or _show(spec.default))
+        default = "required" if spec.required else ("—" if spec.default is None else spec.show or show_value(spec.default))
         rows.append((name, spec.type.expected, default, spec.doc))
     return rows
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A parameter value as a user would write it (``true``, ``1d``, ``[a, b]``)."""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, dt.timedelta):
@@ -468,5 +469,5 @@ def _show(value: Any) -> str:
                 return f"{seconds // size}{unit}"
         return f"{seconds}s" if seconds else "0"
     if isinstance(value, (tuple, list)):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
+        return "[" + ", ".join(show_value(v) for v in value) + "]"
     return str(value)

@@ -270,10 +270,12 @@ class StateStore:
             where.append("at >= ?")
             args.append(_t(since))
         sql = (
-            "SELECT at, rule, series, 'status' AS what, status, previous AS detail, NULL AS channel, message FROM history WHERE {w}"
-            " UNION ALL SELECT at, rule, series, kind, status, key, channel, NULL FROM events WHERE {w}"
-            " ORDER BY at DESC LIMIT ?"
-        ).format(w=" AND ".join(where))
+            "SELECT at, rule, series, 'status' AS what, status, previous AS detail, NULL AS channel,"
+            " message, NULL AS delivery, 1 AS rank FROM history WHERE {w}"
+            " UNION ALL SELECT e.at, e.rule, e.series, e.kind, e.status, e.key, e.channel, NULL,"
+            " o.state, 0 FROM events e LEFT JOIN outbox o ON o.id = e.outbox WHERE {we}"
+            " ORDER BY at DESC, rank ASC LIMIT ?"
+        ).format(w=" AND ".join(where), we=" AND ".join(f"e.{c}" if c != "1=1" else c for c in where))
         cursor = self.db.execute(sql, [*args, *args, limit])
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor]
