@@ -193,12 +193,20 @@ def validate(config_path: Path | None, rule_paths: tuple[Path, ...]) -> int:
 @cli.command()
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def plugins(fmt: str) -> int:
-    """List the loaded plugins and what each provides."""
+    """List every loaded plugin: where it comes from, its version and what it provides.
+
+    Built-in plugins show targetwatch's version; a plugin that provides nothing is listed too.
+    Exits 3 when a plugin failed to load (listed under its name).
+    """
     registry = get_registry()
     infos = registry.plugins()
+
+    def version(p: Any) -> str | None:
+        return __version__ if p.origin == "built-in" else p.version
+
     if fmt == "json":
         doc = [
-            {"name": p.name, "origin": p.origin, "version": p.version,
+            {"name": p.name, "origin": p.origin, "version": version(p),
              "provides": [{"type": x.category, "name": x.name, "summary": x.summary} for x in p.provides]}
             for p in infos
         ]
@@ -209,9 +217,11 @@ def plugins(fmt: str) -> int:
 
         rows = []
         for p in infos:
-            for x in p.provides or ():
-                rows.append([x.category, x.name, p.name, p.origin + (f" {p.version}" if p.version else ""), x.summary])
-        click.echo(tabulate(rows, headers=["TYPE", "NAME", "PLUGIN", "ORIGIN", "SUMMARY"], tablefmt="simple"))
+            for x in p.provides:
+                rows.append([x.category, x.name, p.name, p.origin, version(p) or "—", x.summary])
+            if not p.provides:
+                rows.append(["—", "—", p.name, p.origin, version(p) or "—", "(provides nothing: no kind, source, notifier or output format)"])
+        click.echo(tabulate(rows, headers=["TYPE", "NAME", "PLUGIN", "ORIGIN", "VERSION", "SUMMARY"], tablefmt="simple", disable_numparse=True))
         for failure in registry.failures:
             click.echo(f"failed: {failure}")
     return EXIT_UNKNOWN if registry.failures else 0
@@ -250,10 +260,15 @@ def docs(kind_name: str | None) -> int:
 
 
 from .cli_explain import explain, history  # noqa: E402 - commands register on the group
+from .cli_report import report  # noqa: E402
 from .cli_state import outbox, silence, silences, status, unsilence  # noqa: E402
 
 for _command in (silence, silences, unsilence, outbox, status, explain, history):
     cli.add_command(_command)
+cli.add_command(report)
+
+from .cli_init import init  # noqa: E402 - commands register on the group
+cli.add_command(init)
 
 
 def main() -> NoReturn:
