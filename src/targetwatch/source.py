@@ -48,7 +48,9 @@ class SourceRequest:
     ``indicators``: the indicators the rules read (``None``: all). ``until``: observations
     whose period starts after this day cannot be seen as of the check. ``since``: per
     indicator, observations whose period ends on or before this day are not needed (an
-    indicator absent from it needs its whole history).
+    indicator absent from it needs its whole history) — but a source that filters on it must
+    still return the newest observation of every series, so that a series that stopped
+    reporting is judged (UNKNOWN, stale) rather than silently forgotten.
     """
 
     indicators: frozenset[str] | None = None
