@@ -109,7 +109,8 @@ def test_the_kernel_releases_the_lock_of_a_killed_holder(lock_path: Path) -> Non
     proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock_path)])
     try:
         deadline = time.monotonic() + 15
-        while not held_elsewhere(lock_path):
+        # Held, and the holder has written its pid (it writes just after taking the lock).
+        while not (held_elsewhere(lock_path) and lock_path.read_text().strip() == str(proc.pid)):
             assert proc.poll() is None and time.monotonic() < deadline, "the holder never took the lock"
             time.sleep(0.05)
         with pytest.raises(LockError, match=rf"\(pid {proc.pid}\)"), run_lock(lock_path):
