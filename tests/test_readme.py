@@ -47,18 +47,18 @@ def test_readme_library_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_readme_plugin_example_is_a_working_rule_kind() -> None:
     code = next(b for b in _blocks("python") if "register_rule_kinds" in b)
-    namespace: dict[str, object] = {"__name__": "readme_streak"}
+    namespace: dict[str, object] = {"__name__": "readme_falls"}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
     import types
 
-    module = types.ModuleType("readme_streak")
+    module = types.ModuleType("readme_falls")
     module.__dict__.update(namespace)
     registry = Registry(entry_points=False)
-    registry.register(module, name="readme-streak")
-    assert "streak" in registry.kinds
+    registry.register(module, name="readme-falls")
+    assert "falls" in registry.kinds
 
     cal = Calendar("UTC")
-    raw = {"rule": [{"id": "falls", "kind": "streak", "indicator": "x", "periods": 2}]}
+    raw = {"rule": [{"id": "falls", "kind": "falls", "indicator": "x", "periods": 2}]}
     rules, problems = rules_from_data(raw, registry.kinds, calendar=cal)
     assert not problems
     rows = [{"indicator": "x", "period": f"2023-0{m}", "value": v} for m, v in [(1, 9), (2, 8), (3, 7)]]
