@@ -45,7 +45,7 @@ def test_every_param_is_documented() -> None:
     for cls in (TabularParams, CsvParams, JsonParams, SqliteParams):
         for key, expected, default, doc in doc_rows(cls):
             assert doc and expected, key
-    assert [r[0] for r in doc_rows(TabularParams)] == ["path", "columns", "indicator", "labels", "ignore", "constant_labels", "percent", "on_bad_row"]
+    assert [r[0] for r in doc_rows(TabularParams)] == ["path", "columns", "indicator", "labels", "ignore", "constant_labels", "percent", "on_bad_row", "available"]
 
 
 def test_columns_accepts_only_core_keys() -> None:

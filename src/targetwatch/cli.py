@@ -270,6 +270,9 @@ cli.add_command(report)
 from .cli_init import init  # noqa: E402 - commands register on the group
 cli.add_command(init)
 
+from .cli_backtest import backtest  # noqa: E402 - commands register on the group
+cli.add_command(backtest)
+
 
 def main() -> NoReturn:
     """Console-script entry point."""

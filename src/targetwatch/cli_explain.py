@@ -84,7 +84,7 @@ def explain(config_path: Path | None, rule_id: str, labels: tuple[str, ...], as_
     moment = engine.moment(as_of)
     result = engine.check(moment, rules=[rule])
     data, _ = engine.load(engine.request([rule], moment))
-    visible = data.visible(moment.date())
+    visible = data.visible(moment)
     verdicts = [v for v in result.verdicts if all(v.label_map.get(k) == val for k, val in wanted.items())]
     if not verdicts:
         raise ConfigError(f"rule {rule_id!r} has no series with {' '.join(labels)}")

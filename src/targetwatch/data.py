@@ -30,10 +30,12 @@ class Dataset:
         """Group records into series, parsing each distinct period once.
 
         A record with an unparseable period, or two records for the same indicator, labels and
-        period, is a :class:`SourceError` naming where they came from.
+        period, is a :class:`SourceError` naming where they came from (a later report of the
+        same figure is not a restatement yet: it is a duplicate). Each record's
+        ``reported_at`` is kept; a series none of whose records has one has ``reported=None``.
         """
         parsed: dict[str, Period] = {}
-        grouped: dict[tuple[str, Labels], dict[Period, tuple[Decimal, str | None]]] = {}
+        grouped: dict[tuple[str, Labels], dict[Period, tuple[Decimal, str | None, dt.datetime | None]]] = {}
         for record in records:
             period = parsed.get(record.period)
             if period is None:
@@ -47,11 +49,13 @@ class Dataset:
                 where = f" (first at {first})" if first else ""
                 message = f"duplicate observation of {record.indicator} {dict(record.labels) or ''} for {period}{where}"
                 raise SourceError(message, source=source, problem=Problem(message, record.origin))
-            bucket[period] = (record.value, record.origin)
+            bucket[period] = (record.value, record.origin, record.reported_at)
         out = []
         for (indicator, labels), bucket in grouped.items():
             periods = sorted(bucket)
-            out.append(Series(indicator, labels, tuple(periods), tuple(bucket[p][0] for p in periods), source))
+            reported = tuple(bucket[p][2] for p in periods)
+            out.append(Series(indicator, labels, tuple(periods), tuple(bucket[p][0] for p in periods), source,
+                              reported if any(r is not None for r in reported) else None))
         return cls(out)
 
     @property
@@ -78,9 +82,11 @@ class Dataset:
         found = self._by_indicator.get(indicator, {})
         return [found[k] for k in sorted(found) if selector.matches(k)]
 
-    def visible(self, day: dt.date) -> Dataset:
-        """The data as it could be known on ``day``: observations whose period has started."""
-        return Dataset(s.visible(day) for s in self)
+    def visible(self, as_of: dt.datetime | dt.date) -> Dataset:
+        """The data as it could be known at ``as_of`` (see :meth:`Series.visible`): each
+        observation from its ``reported_at`` moment when it has one, else from the start of
+        its period. Pass the aware moment of the check; a plain date means the start of that day."""
+        return Dataset(s.visible(as_of) for s in self)
 
     def merged(self, other: Dataset) -> Dataset:
         """This dataset plus ``other``'s series (a series in both is an error)."""

@@ -62,12 +62,14 @@ def evaluate(
 ) -> list[Verdict]:
     """Judge every rule on every series it selects, as of ``as_of`` (pure: no clock, no I/O).
 
-    Observations whose period starts after ``as_of`` are not seen. A rule that selects no
+    Only observations available at ``as_of`` are seen: from their ``reported_at`` moment
+    when the source gives one, else from the start of their period (see
+    :meth:`~targetwatch.model.Series.visible`). A rule that selects no
     series gives one ``UNKNOWN`` verdict saying so; a kind that raises gives ``ERROR``
     verdicts naming the plugin.
     """
     as_of = calendar.localize(as_of)
-    visible = data.visible(as_of.date())
+    visible = data.visible(as_of)
     ctx = EvalContext(as_of, calendar, visible, dict(indicators or {}))
     verdicts: list[Verdict] = []
     for rule in rules:

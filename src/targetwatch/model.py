@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import enum
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -12,8 +13,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import attrs
 
 if TYPE_CHECKING:
-    import datetime as dt
-
     from .periods import Period
 
 #: Labels of a series: sorted ``(name, value)`` pairs, hashable and cheap to compare.
@@ -143,7 +142,10 @@ def _matcher(name: str, cond: object) -> Matcher:
 class Record(NamedTuple):
     """One observation as a source yields it, before periods are parsed.
 
-    ``origin`` says where it came from (``data.csv:17``) for error messages.
+    ``origin`` says where it came from (``data.csv:17``) for error messages. ``reported_at``
+    is the aware moment the figure became available, when the source knows it (a
+    ``reported_at`` column, or ``available = "period_end"``); ``None`` means "as soon as its
+    period starts" (see :meth:`Series.visible`).
     """
 
     indicator: str
@@ -151,11 +153,16 @@ class Record(NamedTuple):
     value: Decimal
     labels: Labels = ()
     origin: str | None = None
+    reported_at: dt.datetime | None = None
 
 
 @attrs.frozen(eq=False)
 class Series:
-    """One indicator for one set of labels: observations sorted by period (start, then end)."""
+    """One indicator for one set of labels: observations sorted by period (start, then end).
+
+    ``reported``, when not ``None``, runs parallel to ``values``: the aware moment each
+    observation became available (``None`` for one available from the start of its period).
+    """
 
     indicator: str
     labels: Labels
@@ -163,6 +170,7 @@ class Series:
     values: tuple[Decimal, ...]
     #: The name of the source it came from, when known (shown by ``explain``).
     source: str | None = None
+    reported: tuple[dt.datetime | None, ...] | None = None
 
     def __len__(self) -> int:
         return len(self.periods)
@@ -191,13 +199,43 @@ class Series:
         """Observations whose period lies entirely inside ``period`` (e.g. months of a half)."""
         return [(p, v) for p, v in zip(self.periods, self.values) if p.start >= period.start and p.end <= period.end]
 
-    def visible(self, day: dt.date) -> Series:
-        """The series as it could be known on ``day``: observations whose period has started."""
-        starts = [p.start for p in self.periods]
-        cut = bisect.bisect_right(starts, day)
-        if cut == len(self.periods):
+    def visible(self, as_of: dt.datetime | dt.date) -> Series:
+        """The series as it could be known at ``as_of``: the observations available by then.
+
+        An observation is available at its ``reported`` moment when it has one, else at the
+        start of its period. ``as_of`` is an aware moment (the engine passes the check's
+        moment in the calendar's zone); a plain date means the start of that day. An
+        observation with no reported moment is visible when its period starts on or before
+        ``as_of``'s date; one with a reported moment when that moment is at or before
+        ``as_of``. The order of the observations is kept.
+        """
+        if isinstance(as_of, dt.datetime):
+            day = as_of.date()
+        else:
+            day = as_of
+        if self.reported is None:
+            starts = [p.start for p in self.periods]
+            cut = bisect.bisect_right(starts, day)
+            if cut == len(self.periods):
+                return self
+            return Series(self.indicator, self.labels, self.periods[:cut], self.values[:cut], self.source)
+        moment = as_of if isinstance(as_of, dt.datetime) else None
+        keep = []
+        for i, (period, reported) in enumerate(zip(self.periods, self.reported)):
+            if reported is None:
+                seen = period.start <= day
+            else:
+                if moment is None:  # a date: the start of that day, in the zone of the moments
+                    moment = dt.datetime.combine(day, dt.time(), tzinfo=reported.tzinfo)
+                seen = reported <= moment
+            if seen:
+                keep.append(i)
+        if len(keep) == len(self.periods):
             return self
-        return Series(self.indicator, self.labels, self.periods[:cut], self.values[:cut], self.source)
+        return Series(
+            self.indicator, self.labels, tuple(self.periods[i] for i in keep), tuple(self.values[i] for i in keep),
+            self.source, tuple(self.reported[i] for i in keep),
+        )
 
 
 @attrs.frozen

@@ -16,11 +16,17 @@ The rules below hold for the ``csv``, ``json`` and ``sqlite`` sources alike:
   the column, what was expected and what was found; with ``on_bad_row = "skip"`` it is
   reported through ``context.skip`` instead (counted and shown) and reading goes on.
 - A missing column is one error for the whole file, naming the columns that were found.
+- A ``reported_at`` column (or the one ``columns.reported_at`` names, then required) holds
+  when each figure was reported: a date (local midnight) or moment in the configured zone, or
+  a DATE/TIMESTAMP; anything else is a bad row; it is never a label. A blank cell falls back
+  to ``available``: from the start of the period (default) or from its end. Checks and
+  backtests as of a moment see only the figures available by then.
 """
 
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -32,9 +38,12 @@ from ..errors import PeriodError, Problem, SourceError
 from ..model import Record
 from ..numbers import parse_number
 from ..params import Choice, Flag, ListOf, StrMapping, Text, param
+from ..periods import Calendar
 from ..source import SourceContext
 
 CORE = ("indicator", "period", "value")
+#: The optional column saying when a figure was reported (not a label).
+REPORTED = "reported_at"
 
 
 @attrs.frozen
@@ -43,10 +52,12 @@ class TabularParams:
 
     path: str = param(Text(), doc="The data file, relative to the config file's folder.")
     columns: dict[str, str] | None = param(
-        StrMapping(CORE),
+        StrMapping((*CORE, REPORTED)),
         default=None,
         doc='Rename the core columns, e.g. { indicator = "指标", period = "期间", value = "数值" }; '
-        "keys not given keep their default names indicator, period and value.",
+        'keys not given keep their default names indicator, period and value. reported_at = "填报日期" '
+        "names the (then required) column saying when each figure was reported, a date or moment in "
+        "the configured time zone; by default a column reported_at is used when there is one.",
     )
     indicator: str | None = param(
         Text(),
@@ -81,6 +92,13 @@ class TabularParams:
         '"skip" reports it as skipped (counted and shown) and reads on. A blank value is '
         "never a bad row: it means not reported and yields nothing.",
     )
+    available: str = param(
+        Choice("period_start", "period_end"),
+        default="period_start",
+        doc='When a figure without a reported_at cell became available (check --as-of and backtest see '
+        'it from then): "period_start" (as soon as its period starts, so partial-period and snapshot '
+        'figures count) or "period_end" (once its period is over: July from 1 August, 00:00 local time).',
+    )
 
     def problems(self) -> list[tuple[str, str]]:
         """Cross-field checks: label and ignore lists must not overlap the core columns or each other."""
@@ -96,7 +114,19 @@ class TabularParams:
         both = sorted(set(self.labels or ()) & set(self.ignore))
         if both:
             out.append(("ignore", f"column {both[0]!r} is listed both in labels and in ignore"))
+        reported = (self.columns or {}).get(REPORTED)
+        for key, listed in (("columns", tuple(core)), ("labels", self.labels or ()), ("ignore", self.ignore)):
+            if reported is not None and reported in listed:
+                out.append((key, f"column {reported!r} is the reported_at column (set by columns.reported_at); it cannot also be in {key}"))
         return out
+
+    def reported_column(self) -> str | None:
+        """The reported_at column: ``columns.reported_at``, else ``reported_at`` unless taken."""
+        named = (self.columns or {}).get(REPORTED)
+        if named is not None:
+            return named
+        taken = set(self.column_names().values()) | set(self.ignore) | set(self.labels or ())
+        return None if REPORTED in taken else REPORTED
 
     def column_names(self) -> dict[str, str]:
         """The actual column name of each of ``indicator``, ``period`` and ``value``."""
@@ -121,7 +151,8 @@ class BadRow(Exception):
 
 @attrs.frozen
 class Layout:
-    """Where the core and label columns are in a header (by index)."""
+    """Where the core and label columns are in a header (by index). ``labels`` also holds the
+    reported_at column, if any: readers pass it on unchanged and the converter takes it out."""
 
     indicator: int | None
     period: int
@@ -145,6 +176,10 @@ class RowConverter:
         self.ignore = frozenset(params.ignore)
         self.constant = dict(params.constant_labels or {})
         self.calendar = context.calendar
+        #: The reported_at column (``None``: none); required when the config names it.
+        self.reported = params.reported_column()
+        self.reported_required = REPORTED in (params.columns or {})
+        self.moments = context.calendar or Calendar("UTC")  # UTC: opened outside a config
 
     # -- whole-file errors --------------------------------------------------------------------
 
@@ -163,6 +198,8 @@ class RowConverter:
             if name not in found:
                 how = f" (the {role} column, set by columns.{role})" if name != role else ""
                 raise self.fail(f"missing column {name!r}{how}; {what} found: {shown}", line=line, key=key)
+        if self.reported_required and self.reported not in found:
+            raise self.fail(f"missing column {self.reported!r} (the reported_at column, set by columns.reported_at); {what} found: {shown}", line=line, key=key)
 
     def layout(self, header: Sequence[str], *, line: int | None = 1, key: str | None = None) -> Layout:
         """Locate the columns in a header; a missing column is one error naming what was found."""
@@ -183,6 +220,7 @@ class RowConverter:
             label_names = list(self.params.labels)
         else:
             label_names = [h for h in header if h and h not in core_names and h not in self.ignore]
+        label_names = [n for n in label_names if n != self.reported] + [n for n in (self.reported,) if n is not None and n in index]
         used = sorted((core_names | set(label_names)) & duplicates)
         if used:
             raise self.fail(f"column {used[0]!r} appears more than once in the header", line=line, key=key)
@@ -197,7 +235,7 @@ class RowConverter:
     def label_keys(self, keys: Iterable[str], *, exclude: Collection[str] = ()) -> list[str]:
         """The label keys of a mapping row (JSON): explicit labels, or every other key."""
         if self.params.labels is not None:
-            return list(self.params.labels)
+            return [*self.params.labels, *([self.reported] if self.reported is not None else [])]
         skip = {self.names[r] for r in CORE if not (r == "indicator" and self.fixed is not None)}
         return [k for k in keys if k not in skip and k not in self.ignore and k not in exclude]
 
@@ -266,7 +304,11 @@ class RowConverter:
             return None
         value = self._value(names["value"], raw_value)
         labels: dict[str, str] = {}
+        reported: dt.datetime | None = None
         for name, raw in raw_labels:
+            if name == self.reported:
+                reported = self._reported(name, raw)
+                continue
             text = self._label(name, raw)
             if text is not None:
                 other = labels.setdefault(name, text)
@@ -277,7 +319,22 @@ class RowConverter:
             if own is not None and own != fixed:
                 raise BadRow(f"column {name!r}: expected {fixed!r} (set by constant_labels), found {own!r}")
             labels[name] = fixed
-        return Record(indicator, period, value, tuple(sorted(labels.items())), origin)
+        if reported is None and self.params.available == "period_end":
+            reported = self.moments.end_moment(self.moments.parse(period))
+        return Record(indicator, period, value, tuple(sorted(labels.items())), origin, reported)
+
+    def _reported(self, column: str, raw: object) -> dt.datetime | None:
+        """The moment in a reported_at cell, in the calendar's zone; ``None`` for a blank cell."""
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        if isinstance(raw, dt.date):  # a DATE or TIMESTAMP from a database
+            return self.moments.localize(raw if isinstance(raw, dt.datetime) else dt.datetime.combine(raw, dt.time()))
+        if isinstance(raw, str):
+            try:
+                return self.moments.moment(raw)
+            except PeriodError:
+                pass
+        raise BadRow(f"column {column!r}: expected the date or moment the figure was reported, such as 2023-08-05 or 2023-08-05T09:30, {describe(raw)}")
 
     @staticmethod
     def _text(column: str, raw: object, expected: str) -> str:

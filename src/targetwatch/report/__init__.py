@@ -139,7 +139,7 @@ def build_report(
     cal = engine.calendar
     as_of = cal.localize(result.as_of)
     closed = as_of >= cal.end_moment(period)
-    visible = data.visible(as_of.date())
+    visible = data.visible(as_of)
     rules = {r.id: r for r in engine.rules}
     entries: dict[str | None, list[Entry]] = {}
     order: list[str | None] = []
