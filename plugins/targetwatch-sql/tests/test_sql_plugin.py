@@ -104,3 +104,14 @@ def test_check_with_a_missing_table_exits_3(tmp_path: Path) -> None:
     assert result.exit_code == 3
     assert any("no table or view 'obs' in the database" in p for p in doc["problems"]), doc["problems"]
     assert "Traceback" not in result.output
+
+
+def test_discovering_the_plugin_does_not_import_sqlalchemy() -> None:
+    """Cold start: every targetwatch run discovers installed plugins; SQLAlchemy is imported
+    only when a sql source is opened."""
+    import subprocess
+    import sys
+
+    code = "import sys, targetwatch_sql; from targetwatch.plugins import Registry; Registry().sources; print('sqlalchemy' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr

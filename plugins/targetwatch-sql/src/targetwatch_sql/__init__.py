@@ -13,9 +13,18 @@ from targetwatch import hookimpl
 from targetwatch.source import SourceType
 
 from .params import SqlParams
-from .source import SqlReader, SqlSource
+from .plugin import SqlSource
 
 __all__ = ["SqlParams", "SqlReader", "SqlSource", "register_sources"]
+
+
+def __getattr__(name: str) -> object:
+    # SqlReader needs SQLAlchemy: imported on first use, not when the plugin is discovered.
+    if name == "SqlReader":
+        from .source import SqlReader
+
+        return SqlReader
+    raise AttributeError(f"module 'targetwatch_sql' has no attribute {name!r}")
 
 
 @hookimpl

@@ -17,20 +17,15 @@ from sqlalchemy.pool import NullPool
 from targetwatch.secrets import MASK, redact
 from targetwatch.source import SourceContext
 
+from .masking import mask_url_text
+
 #: Query-string keys of a URL whose values are secrets (``?password=...`` for some drivers).
 _SECRET_KEYS = re.compile(r"pass|pwd|secret|token|key", re.IGNORECASE)
-_USERINFO = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 #: The extra to install for a driver a URL names, for the "not installed" message.
 _EXTRAS = {"duckdb": "duckdb", "postgresql": "postgres"}
 
 Fail = Callable[[str], Exception]
-
-
-def mask_url_text(text: str) -> str:
-    """``text`` with the password part of any ``scheme://user:password@host`` masked; for URL
-    text SQLAlchemy could not parse, so that its password is still never echoed."""
-    return _USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", text)
 
 
 def _is_file_backend(url: URL) -> bool:

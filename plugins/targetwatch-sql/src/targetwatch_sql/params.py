@@ -4,14 +4,12 @@ from them)."""
 from __future__ import annotations
 
 import attrs
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from targetwatch.default_plugins.tabular import TabularParams
 from targetwatch.params import Integer, Text, param
 from targetwatch.secrets import masked_repr
 
-from .database import mask_url_text
+from .masking import mask_url_text
 
 #: The statements ``query`` may start with: anything else could change the database.
 QUERY_STARTS = ("select", "with", "values", "(")
@@ -83,6 +81,9 @@ class SqlParams(TabularParams):
             found = "both" if self.url is not None else "neither"
             out.append(("url", f"expected exactly one of url or url_file, found {found}"))
         if self.url is not None:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
             try:
                 make_url(self.url)
             except ArgumentError:
