@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from .periods import Calendar, Period
 
 
+def _order(period: Period) -> tuple[dt.date, dt.date, str]:
+    # The same order as Period's comparisons, without a Python-level __lt__ per comparison.
+    return (period.start, period.end, period.grain)
+
+
 class Dataset:
     """Series by indicator and labels; read-only once built."""
 
@@ -52,7 +57,7 @@ class Dataset:
             bucket[period] = (record.value, record.origin, record.reported_at)
         out = []
         for (indicator, labels), bucket in grouped.items():
-            periods = sorted(bucket)
+            periods = sorted(bucket, key=_order)
             reported = tuple(bucket[p][2] for p in periods)
             out.append(Series(indicator, labels, tuple(periods), tuple(bucket[p][0] for p in periods), source,
                               reported if any(r is not None for r in reported) else None))

@@ -20,7 +20,7 @@ ONE_DAY = dt.timedelta(days=1)
 MICROSECOND = dt.timedelta(microseconds=1)
 
 
-@attrs.frozen(eq=True, order=False)
+@attrs.frozen(eq=True, order=False, cache_hash=True)
 class Period:
     """A half-open interval of local calendar days ``[start, end)`` of one grain.
 

@@ -26,6 +26,7 @@ The rules below hold for the ``csv``, ``json`` and ``sqlite`` sources alike:
 from __future__ import annotations
 
 import codecs
+import re
 import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -42,6 +43,8 @@ from ..periods import Calendar
 from ..source import SourceContext
 
 CORE = ("indicator", "period", "value")
+#: A number as most cells hold it: no separators, percent sign or 万.
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?\Z")
 #: The optional column saying when a figure was reported (not a label).
 REPORTED = "reported_at"
 
@@ -180,6 +183,7 @@ class RowConverter:
         self.reported = params.reported_column()
         self.reported_required = REPORTED in (params.columns or {})
         self.moments = context.calendar or Calendar("UTC")  # UTC: opened outside a config
+        self._labels_seen: dict[tuple[tuple[str, object], ...], tuple[tuple[str, str], ...]] = {}
 
     # -- whole-file errors --------------------------------------------------------------------
 
@@ -303,9 +307,18 @@ class RowConverter:
         if raw_value is None or (isinstance(raw_value, str) and not raw_value.strip()):
             return None
         value = self._value(names["value"], raw_value)
+        pairs = tuple(raw_labels)
+        cacheable = self.reported is None and not self.constant
+        if cacheable:
+            try:
+                canonical = self._labels_seen.get(pairs)
+            except TypeError:  # an unhashable cell (a JSON list): checked and reported below
+                canonical, cacheable = None, False
+            if canonical is not None:
+                return Record(indicator, period, value, canonical, origin, self._end_of(period))
         labels: dict[str, str] = {}
         reported: dt.datetime | None = None
-        for name, raw in raw_labels:
+        for name, raw in pairs:
             if name == self.reported:
                 reported = self._reported(name, raw)
                 continue
@@ -319,9 +332,19 @@ class RowConverter:
             if own is not None and own != fixed:
                 raise BadRow(f"column {name!r}: expected {fixed!r} (set by constant_labels), found {own!r}")
             labels[name] = fixed
-        if reported is None and self.params.available == "period_end":
-            reported = self.moments.end_moment(self.moments.parse(period))
-        return Record(indicator, period, value, tuple(sorted(labels.items())), origin, reported)
+        canonical = tuple(sorted(labels.items()))
+        if cacheable and len(self._labels_seen) < 100_000:
+            # Rows repeat a few label combinations millions of times: normalise each once.
+            self._labels_seen[pairs] = canonical
+        if reported is None:
+            reported = self._end_of(period)
+        return Record(indicator, period, value, canonical, origin, reported)
+
+    def _end_of(self, period: str) -> dt.datetime | None:
+        """With ``available = "period_end"``, the moment the period ends; else ``None``."""
+        if self.params.available != "period_end":
+            return None
+        return self.moments.end_moment(self.moments.parse(period))
 
     def _reported(self, column: str, raw: object) -> dt.datetime | None:
         """The moment in a reported_at cell, in the calendar's zone; ``None`` for a blank cell."""
@@ -347,6 +370,8 @@ class RowConverter:
         raise BadRow(f"column {column!r}: expected {expected}, {describe(raw)}")
 
     def _value(self, column: str, raw: object) -> Decimal:
+        if type(raw) is str and _PLAIN_NUMBER.match(raw):
+            return Decimal(raw)  # the common case, without the separator and suffix handling
         try:
             return parse_number(raw, allow_percent=self.params.percent)
         except ValueError:
