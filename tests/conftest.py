@@ -151,6 +151,7 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
         command = [sys.executable, "-m", "targetwatch", *args] if module else [str(script), *args]
         env = {**os.environ, "TARGETWATCH_PLUGINS": "", "PYTHONIOENCODING": "utf-8"}
         env.pop("TARGETWATCH_CONFIG", None)
+        env.pop("TARGETWATCH_LOCALE", None)
         return subprocess.run(command, check=False, cwd=cwd, env=env, capture_output=True, text=True, encoding="utf-8", timeout=60)
 
     return run

@@ -63,11 +63,22 @@ class Group(click.Group):
         return code
 
 
+def _locale_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from .i18n import UnknownLocaleError, normalize
+
+    try:
+        return None if value is None else normalize(value)
+    except UnknownLocaleError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="targetwatch")
 @click.option("-v", "--verbose", count=True, help="Log what happens to stderr (-v info, -vv debug).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), help="Log level for stderr (default: warning).")
-def cli(verbose: int, log_level: str | None) -> None:
+@click.option("--locale", metavar="NAME", envvar="TARGETWATCH_LOCALE", callback=_locale_option, help="Language of the text for people: en or zh-CN (default: the config's locale, else en; env TARGETWATCH_LOCALE).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, log_level: str | None, locale: str | None) -> None:
     """Track declared targets against time-series indicators.
 
     Exit status: 0 all OK, 1 worst is WARN, 2 any BREACH, 3 something could not be judged
@@ -77,6 +88,12 @@ def cli(verbose: int, log_level: str | None) -> None:
 
     level = log_level.upper() if log_level else ("DEBUG" if verbose > 1 else "INFO" if verbose == 1 else "WARNING")
     logging.basicConfig(stream=sys.stderr, level=level, format="targetwatch: %(levelname)s: %(name)s: %(message)s", force=True)
+    if locale is not None:
+        from .cli_common import LOCALE_GIVEN
+        from .i18n import use_locale
+
+        ctx.meta[LOCALE_GIVEN] = True
+        ctx.with_resource(use_locale(locale))  # undone when the command ends
 
 
 @cli.command()

@@ -41,7 +41,25 @@ def load(path: Path | None, registry: Registry) -> Config:
         path = find_config()
         if path is None:
             raise ConfigError(f"no targetwatch.toml in {Path.cwd()}: pass --config PATH (or set TARGETWATCH_CONFIG)")
-    return load_config(path, registry)
+    config = load_config(path, registry)
+    _apply_locale(config)
+    return config
+
+
+#: Set in the root context's ``meta`` when ``--locale`` was given: it outranks the config.
+LOCALE_GIVEN = "targetwatch.locale_given"
+
+
+def _apply_locale(config: Config) -> None:
+    """The config's ``locale`` applies for the rest of the command, unless ``--locale`` was
+    given; it is undone when the command ends (so one process may run many commands)."""
+    from .i18n import use_locale
+
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx else None
+    name = config.raw.get("locale")
+    if root is not None and isinstance(name, str) and not root.meta.get(LOCALE_GIVEN):
+        root.with_resource(use_locale(name))
 
 
 def plugin_failures(registry: Registry) -> None:

@@ -83,7 +83,7 @@ def explain(config_path: Path | None, rule_id: str, labels: tuple[str, ...], as_
         wanted[name] = value
     moment = engine.moment(as_of)
     result = engine.check(moment, rules=[rule])
-    data, _ = engine.load(engine.request([rule], moment))
+    data, _problems = engine.load(engine.request([rule], moment))
     visible = data.visible(moment)
     verdicts = [v for v in result.verdicts if all(v.label_map.get(k) == val for k, val in wanted.items())]
     if not verdicts:
@@ -132,46 +132,64 @@ def _series_doc(verdict: Verdict, series: list[Series | None]) -> dict[str, Any]
     return {"labels": dict(verdict.labels), "observations": observations, "verdict": verdict_json(verdict), "details": dict(verdict.details)}
 
 
+def _field(label: str, text: str) -> str:
+    """``  label      text``: the labels padded to one column in any script (CJK is two wide)."""
+    from wcwidth import wcswidth
+
+    return f"  {label}{' ' * max(10 - wcswidth(label), 0)} {text}"
+
+
 def _explain_text(doc: dict[str, Any], verdicts: list[Verdict]) -> str:
     from tabulate import tabulate
 
+    from .i18n import _, pgettext, status_label
     from .numbers import format_number
 
     r = doc["rule"]
-    lines = [f"rule {r['id']}: {r['title']}", f"  kind       {r['kind']} (plugin {r['plugin']})"]
+    lines = [_("rule {id}: {title}").format(id=r["id"], title=r["title"]), _field(_("kind"), _("{kind} (plugin {plugin})").format(kind=r["kind"], plugin=r["plugin"]))]
     if r["file"]:
-        lines.append(f"  defined in {r['file']}{':' + str(r['line']) if r['line'] else ''}")
+        lines.append(_field(_("defined in"), f"{r['file']}{':' + str(r['line']) if r['line'] else ''}"))
     for ind in r["indicators"]:
         extra = ", ".join(x for x in (ind["title"], ind["unit"]) if x)
-        lines.append(f"  indicator  {ind['name']}{f' ({extra})' if extra else ''}")
-    lines.append(f"  series     {r['selector'] if r['selector'] != '{}' else 'all'}; severity {r['severity']}")
-    lines.append("  parameters:")
+        lines.append(_field(_("indicator"), f"{ind['name']}{f' ({extra})' if extra else ''}"))
+    selector = r["selector"] if r["selector"] != "{}" else _("all")
+    lines.append(_field(_("series"), _("{selector}; severity {severity}").format(selector=selector, severity=r["severity"])))
+    lines.append("  " + _("parameters:"))
     width = max(len(k) for k in r["parameters"])
     lines += [f"    {k.ljust(width)}  {_num(v)}" for k, v in r["parameters"].items() if v is not None]
     a = r["alerting"]
-    lines.append(f"  alerting   fires after {a['for_checks']} non-OK check(s){' lasting ' + a['for_duration'] if a['for_duration'] else ''}; "
-                 f"repeat {a['repeat'] or 'never'}; resolved notices {'on' if a['notify_resolved'] else 'off'}; "
-                 f"channels {', '.join(a['channels']) or 'none'}")
-    lines.append(f"as of {doc['as_of']}")
+    fires = (_("fires after {n} non-OK check(s) lasting {duration}") if a["for_duration"] else _("fires after {n} non-OK check(s)")).format(
+        n=a["for_checks"], duration=a["for_duration"]
+    )
+    policy = _("{fires}; repeat {repeat}; resolved notices {resolved}; channels {channels}").format(
+        fires=fires, repeat=a["repeat"] or _("never"), resolved=pgettext("switch", "on") if a["notify_resolved"] else pgettext("switch", "off"),
+        channels=", ".join(a["channels"]) or _("none"),
+    )
+    lines.append(_field(_("alerting"), policy))
+    lines.append(_("as of {moment}").format(moment=doc["as_of"]))
     for s, v in zip(doc["series"], verdicts):
         lines.append("")
-        lines.append(f"series {v.series_key or '(no labels)'}")
+        lines.append(_("series {series}").format(series=v.series_key or _("(no labels)")))
         if s["observations"]:
             units = {ind["name"]: ind["unit"] for ind in r["indicators"]}
             rows = [[o["indicator"], o["period"], format_number(o["value"], units.get(o["indicator"])), o["source"] or ""] for o in s["observations"]]
-            lines += ["  " + line for line in tabulate(rows, headers=["INDICATOR", "PERIOD", "VALUE", "SOURCE"], tablefmt="simple", disable_numparse=True).splitlines()]
+            headers = [_("INDICATOR"), _("PERIOD"), _("VALUE"), _("SOURCE")]
+            lines += ["  " + line for line in tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True).splitlines()]
         else:
-            lines.append("  no observations up to this moment")
+            lines.append("  " + _("no observations up to this moment"))
         if s["details"]:
-            lines.append("  computation:")
+            lines.append("  " + _("computation:"))
             width = max(len(k) for k in s["details"])
             lines += [f"    {k.ljust(width)}  {_num(val)}" for k, val in s["details"].items()]
-        lines.append(f"  verdict    {v.status.value}: {v.message}")
-        lines.append(f"             value {format_number(v.value, v.unit)}, target {format_number(v.target, v.unit)}, margin {format_number(v.margin, v.unit)}, period {v.period or '—'}")
+        lines.append(_field(_("verdict"), _("{status}: {message}").format(status=status_label(v.status.value), message=v.message)))
+        figures = _("value {value}, target {target}, margin {margin}, period {period}").format(
+            value=format_number(v.value, v.unit), target=format_number(v.target, v.unit), margin=format_number(v.margin, v.unit), period=v.period or "—"
+        )
+        lines.append(" " * 13 + figures)
         if v.silenced:
-            lines.append(f"             silenced: {v.silenced}")
+            lines.append(" " * 13 + _("silenced: {reason}").format(reason=v.silenced))
     for problem in doc["problems"]:
-        lines.append(f"problem: {problem}")
+        lines.append(_("problem: {problem}").format(problem=problem))
     return "\n".join(lines)
 
 
@@ -197,8 +215,10 @@ def history(config_path: Path | None, rule_id: str | None, since_text: str | Non
     if fmt == "json":
         click.echo(json.dumps([{k: v for k, v in r.items() if k != "rank"} for r in rows], ensure_ascii=False, indent=2))
         return 0
+    from .i18n import _
+
     if not rows:
-        click.echo("no history yet" + (f" for {rule_id}" if rule_id else ""))
+        click.echo(_("no history yet for {rule}").format(rule=rule_id) if rule_id else _("no history yet"))
         return 0
     from tabulate import tabulate
 
@@ -206,11 +226,12 @@ def history(config_path: Path | None, rule_id: str | None, since_text: str | Non
     for r in rows:
         at = dt.datetime.fromisoformat(r["at"]).astimezone(config.calendar.tzinfo).strftime("%Y-%m-%d %H:%M")
         if r["what"] == "status":
-            what, detail = f"{r['detail'] or 'new'} → {r['status']}", r["message"] or ""
+            what, detail = f"{r['detail'] or _('new')} → {r['status']}", r["message"] or ""
         else:
-            what, detail = f"{r['what']} ({r['status']})", f"told {r['channel']}: {r['delivery'] or 'queued'}"
+            what, detail = f"{r['what']} ({r['status']})", _("told {channel}: {delivery}").format(channel=r["channel"], delivery=r["delivery"] or _("queued"))
         table.append([at, r["rule"], r["series"], what, detail])
-    click.echo(tabulate(table, headers=["WHEN", "RULE", "SERIES", "WHAT", "DETAIL"], tablefmt="simple", disable_numparse=True, maxcolwidths=[None, 32, 24, None, 60]))
+    headers = [_("WHEN"), _("RULE"), _("SERIES"), _("WHAT"), _("DETAIL")]
+    click.echo(tabulate(table, headers=headers, tablefmt="simple", disable_numparse=True, maxcolwidths=[None, 32, 24, None, 60]))
     return 0
 
 

@@ -12,6 +12,7 @@ import attrs
 
 from .alertconfig import ALERTING_TABLES, AlertingSettings, alerting_from_mapping
 from .errors import ConfigError, PeriodError, Problem
+from .i18n import ACCEPTED
 from .locate import KeyPath, Locator, load_toml, substitute_env
 from .model import Indicator
 from .params import Choice, Date, Integer, ListOf, ParseContext, Text, dotted, param, parse, parse_typed
@@ -28,6 +29,7 @@ class TopLevel:
     rules: tuple[str, ...] = param(ListOf(Text()), doc="Rule files or folders of rule files (*.toml, *.yaml, *.yml), relative to the config file.", default=("rules",))
     timezone: str = param(Text(), doc="IANA time zone in which periods, deadlines and as_of are read, e.g. Asia/Shanghai.", default="UTC")
     as_of: str | None = param(Text(), doc="Pin the moment targets are judged at (e.g. 2023-10-16); default: now. --as-of overrides it.", default=None)
+    locale: str = param(Choice(*ACCEPTED), doc="Language of verdict messages, tables, explain and the report: en, or zh-CN for Simplified Chinese (zh_CN and zh-Hans also work). --locale overrides it. Status words, JSON keys and JUnit stay English.", default="en")
 
 
 @attrs.frozen

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from . import templates
+from . import i18n, templates
 from .data import Dataset
 from .errors import ConfigError, Problem, SourceError, TargetwatchError
 from .kind import EvalContext, RuleKind
@@ -77,7 +77,7 @@ def evaluate(
         selected = visible.select(rule.indicator, rule.selector)
         if not selected:
             what = f"{rule.indicator} {rule.selector}" if rule.selector.matchers else rule.indicator
-            judgement = Judgement(Status.UNKNOWN, f"no data for {what} up to {ctx.today}")
+            judgement = Judgement(Status.UNKNOWN, i18n._("no data for {what} up to {today}").format(what=what, today=ctx.today))
             verdicts.append(_verdict(rule, rule.selector.equalities(), judgement, ctx))
             continue
         try:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
+from .i18n import _
 from .model import Indicator, Judgement, Rule, Series, Status
 from .numbers import format_number
 
@@ -97,10 +98,10 @@ def pick_observation(
     if spec is None:
         latest = series.latest()
         if latest is None:
-            return unknown(f"no observation of {series.indicator} up to {ctx.today}")
+            return unknown(_("no observation of {indicator} up to {today}").format(indicator=series.indicator, today=ctx.today))
         return latest
     period = ctx.resolve(spec)
     value = series.value_at(period)
     if value is None:
-        return unknown(f"no observation of {series.indicator} for {period}", period=period)
+        return unknown(_("no observation of {indicator} for {period}").format(indicator=series.indicator, period=period), period=period)
     return period, value

@@ -151,14 +151,37 @@ def plain(value: Decimal) -> str:
     return _plain(value)
 
 
+#: Units that Chinese writes in 万 (ten thousand) once a figure reaches 10,000: 32,700 人 is
+#: 3.27万人. A unit that already carries a scale (万元) is left alone.
+WAN_UNITS: Final = frozenset({"元", "人", "人次"})
+_WAN: Final = Decimal(10_000)
+
+
 def format_number(value: Decimal | int | None, unit: str | None = None) -> str:
     """Format a value for people: thousands separators, a sensible number of decimals, the
-    unit appended; unit ``%`` shows a fraction as a percentage (``0.0489`` -> ``4.89%``)."""
+    unit appended; unit ``%`` shows a fraction as a percentage (``0.0489`` -> ``4.89%``).
+
+    The current locale (:mod:`targetwatch.i18n`) decides the rest. Chinese writes digits,
+    the ``,`` grouping and the ``.`` decimal point as English does (CLDR ``zh``), so only
+    units differ: under ``zh-CN`` a value of at least 10,000 in a unit of :data:`WAN_UNITS`
+    is shown in 万, with up to four decimals so that a whole count is never rounded
+    (``32,712 人`` -> ``3.2712万人``, ``32,700 人`` -> ``3.27万人``); the unit ``days`` (ages)
+    is written in the locale's word (``3 天``)."""
     if value is None:
         return "—"
     value = Decimal(value)
     if unit == "%":
         return f"{_round(value * 100, 2)}%"
+    if unit in WAN_UNITS and abs(value) >= _WAN:
+        from .i18n import current
+
+        if current() == "zh-CN":
+            with decimal.localcontext(exact_context()):
+                return f"{_round(value / _WAN, 4)}万{unit}"
+    if unit == "days":  # the unit targetwatch itself gives ages (freshness): a word to translate
+        from .i18n import pgettext
+
+        unit = pgettext("unit", "days")
     text = _round(value, 2 if abs(value) >= 1 else 4)
     return f"{text} {unit}" if unit else text
 

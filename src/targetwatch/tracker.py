@@ -19,6 +19,7 @@ import attrs
 
 from . import lifecycle
 from .alerts import AlertState, ChannelState, Event, EventKind, Message, Policy, idempotency_key
+from .i18n import _, pgettext, status_label
 from .model import Status, Verdict
 from .numbers import format_number
 from .state import StateStore
@@ -138,18 +139,22 @@ class Tracker:
         for e in ranked:
             label = "RESOLVED" if e.kind is EventKind.RESOLVED else e.status.value
             counts[label] = counts.get(label, 0) + 1
-        head = ", ".join(f"{n} {label}" for label, n in sorted(counts.items(), key=lambda kv: _LABEL_ORDER.get(kv[0], 9)))
+        # The text follows the current locale; the machine words (BREACH, RESOLVED) stay first.
+        ordered = sorted(counts.items(), key=lambda kv: _LABEL_ORDER.get(kv[0], 9))
+        head = pgettext("list separator", ", ").join(_("{count} {status}").format(count=n, status=status_label(label)) for label, n in ordered)
         first = listed[0]
-        more = f" (+{len(ranked) - 1} more)" if len(ranked) > 1 else ""
+        more = _(" (+{n} more)").format(n=len(ranked) - 1) if len(ranked) > 1 else ""
         subject = f"{head}: {first.title}{more}"
-        lines = [f"targetwatch as of {as_of.isoformat()}: {head}", ""]
+        lines = [_("targetwatch as of {moment}: {counts}").format(moment=as_of.isoformat(), counts=head), ""]
         for e in listed:
             series = ", ".join(f"{k}={v}" for k, v in e.labels)
-            tag = "RESOLVED" if e.kind is EventKind.RESOLVED else f"{e.status.value}{' (repeat)' if e.kind is EventKind.REPEAT else ''}"
+            tag = status_label("RESOLVED") if e.kind is EventKind.RESOLVED else status_label(e.status.value)
+            if e.kind is EventKind.REPEAT:
+                tag = _("{status} (repeat)").format(status=tag)
             lines.append(f"[{tag}] {e.title}{f' [{series}]' if series else ''}")
             lines.append(f"    {e.message}")
         if omitted:
-            lines.append(f"... and {omitted} more not listed here (run `targetwatch status` for all)")
+            lines.append(_("... and {n} more not listed here (run `targetwatch status` for all)").format(n=omitted))
         key = idempotency_key(channel, *sorted(e.key for e in ranked))
         return Message(channel, key, subject, "\n".join(lines) + "\n", tuple(e.as_dict() for e in listed), omitted, now, as_of)
 

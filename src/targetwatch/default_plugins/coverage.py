@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from ..hookspecs import hookimpl
+from ..i18n import _
 from ..kind import EvalContext, RuleKind, pick_observation, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..numbers import exact_context
@@ -78,13 +79,13 @@ def bounds_text(
 ) -> str:
     """``at least 90%`` / ``at most 4.89%`` / ``between 90% and 100%``, plus the warning level."""
     if minimum is not None and maximum is not None:
-        text = f"between {ctx.fmt(minimum, '%')} and {ctx.fmt(maximum, '%')}"
+        text = _("between {min} and {max}").format(min=ctx.fmt(minimum, "%"), max=ctx.fmt(maximum, "%"))
     elif minimum is not None:
-        text = f"at least {ctx.fmt(minimum, '%')}"
+        text = _("at least {min}").format(min=ctx.fmt(minimum, "%"))
     else:
-        text = f"at most {ctx.fmt(maximum, '%')}"
+        text = _("at most {max}").format(max=ctx.fmt(maximum, "%"))
     if warn_min is not None:
-        text += f", warning below {ctx.fmt(warn_min, '%')}"
+        text = _("{bounds}, warning below {warn}").format(bounds=text, warn=ctx.fmt(warn_min, "%"))
     return text
 
 
@@ -99,13 +100,13 @@ def standing(
     """The end of a share's sentence: where ``value`` stands against its bounds, in words."""
     required = bounds_text(ctx, minimum, maximum, warn_min)
     if status is Status.OK:
-        return f"is on target ({required})"
+        return _("is on target ({required})").format(required=required)
     if status is Status.WARN:
-        return f"is on target but below the warning level ({required})"
+        return _("is on target but below the warning level ({required})").format(required=required)
     if minimum is not None and value < minimum:
         points = ctx.fmt(minimum - value, "%").removesuffix("%")
-        return f"is {points} percentage points short of the minimum ({required})"
-    return f"is above the maximum ({required})"
+        return _("is {points} percentage points short of the minimum ({required})").format(points=points, required=required)
+    return _("is above the maximum ({required})").format(required=required)
 
 
 def bound_problems(
@@ -193,7 +194,9 @@ class CoverageKind(RuleKind):
         period, num, den = found
         if den <= 0:
             return unknown(
-                f"the denominator {p.denominator} is {ctx.fmt(den, ctx.unit(p.denominator or ''))} for {period}; a share of it is undefined",
+                _("the denominator {denominator} is {value} for {period}; a share of it is undefined").format(
+                    denominator=p.denominator, value=ctx.fmt(den, ctx.unit(p.denominator or "")), period=period
+                ),
                 period=period,
                 unit="%",
                 details={"period": period.label, "numerator": num, "denominator": den},
@@ -212,14 +215,12 @@ class CoverageKind(RuleKind):
             details["max"] = p.max
         if p.warn_min is not None:
             details["warn_min"] = p.warn_min
+        said = {"share": ctx.fmt(value, "%"), "period": period, "standing": standing(ctx, status, value, p.min, p.max, p.warn_min)}
         if p.denominator is None:
-            shown = f"{ctx.fmt(value, '%')}"
+            message = _("coverage {share} in {period} {standing}").format(**said)
         else:
-            unit = ctx.unit(p.numerator)
-            shown = f"{ctx.fmt(value, '%')} ({ctx.fmt(num, unit)} of {ctx.fmt(den, ctx.unit(p.denominator))})"
-        message = (
-            f"coverage {shown} in {period} {standing(ctx, status, value, p.min, p.max, p.warn_min)}"
-        )
+            said.update(part=ctx.fmt(num, ctx.unit(p.numerator)), whole=ctx.fmt(den, ctx.unit(p.denominator)))
+            message = _("coverage {share} ({part} of {whole}) in {period} {standing}").format(**said)
         return Judgement(
             status,
             message,
@@ -240,10 +241,10 @@ class CoverageKind(RuleKind):
                 return picked
             return picked[0], picked[1], Decimal(1)
         den_series = ctx.data.get(p.denominator, series.labels)
-        where = ", ".join(f"{k}={v}" for k, v in series.labels) or "no labels"
+        where = ", ".join(f"{k}={v}" for k, v in series.labels) or _("no labels")
         if den_series is None or len(den_series) == 0:
             return unknown(
-                f"no observation of the denominator {p.denominator} with the same labels ({where})",
+                _("no observation of the denominator {denominator} with the same labels ({labels})").format(denominator=p.denominator, labels=where),
                 unit="%",
             )
         if p.period is not None:
@@ -251,17 +252,19 @@ class CoverageKind(RuleKind):
             num = series.value_at(period)
             den = den_series.value_at(period)
             if num is None or den is None:
-                missing = " and ".join(
-                    name for name, v in ((p.numerator, num), (p.denominator, den)) if v is None
-                )
-                return unknown(f"no observation of {missing} for {period}", period=period, unit="%")
+                names = [name for name, v in ((p.numerator, num), (p.denominator, den)) if v is None]
+                missing = names[0] if len(names) == 1 else _("{first} and {second}").format(first=names[0], second=names[1])
+                message = _("no observation of {indicator} for {period}").format(indicator=missing, period=period)
+                return unknown(message, period=period, unit="%")
             return period, num, den
         for period, num in zip(reversed(series.periods), reversed(series.values)):
             den = den_series.value_at(period)
             if den is not None:
                 return period, num, den
         return unknown(
-            f"no period with observations of both {p.numerator} and {p.denominator} up to {ctx.today}",
+            _("no period with observations of both {numerator} and {denominator} up to {today}").format(
+                numerator=p.numerator, denominator=p.denominator, today=ctx.today
+            ),
             unit="%",
         )
 

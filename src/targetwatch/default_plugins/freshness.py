@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from ..hookspecs import hookimpl
+from ..i18n import _
 from ..kind import EvalContext, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..params import Duration, IndicatorRef, param
@@ -91,8 +92,8 @@ class FreshnessKind(RuleKind):
         p: FreshnessParams = rule.params
         latest = series.latest()
         if latest is None:
-            return unknown(f"no observation of {series.indicator} up to {ctx.today}", unit="days")
-        period, _ = latest
+            return unknown(_("no observation of {indicator} up to {today}").format(indicator=series.indicator, today=ctx.today), unit="days")
+        period = latest[0]
         end = ctx.calendar.end_moment(period)
         # Aware arithmetic within one zone ignores DST; subtract UTC instants instead.
         elapsed = (ctx.as_of.astimezone(_UTC) - end.astimezone(_UTC)) // _MICROSECOND
@@ -107,20 +108,22 @@ class FreshnessKind(RuleKind):
         }
         if p.max_age.before(ctx.as_of) > end:
             status = Status.BREACH
-            tail = f"expected no older than {p.max_age}"
+            tail = _("expected no older than {max_age}").format(max_age=p.max_age)
         elif p.warn_age is not None and p.warn_age.before(ctx.as_of) > end:
             status = Status.WARN
-            tail = f"older than the warning age {p.warn_age}; at most {p.max_age} allowed"
+            tail = _("older than the warning age {warn_age}; at most {max_age} allowed").format(warn_age=p.warn_age, max_age=p.max_age)
         else:
             status = Status.OK
-            tail = f"within {p.max_age}"
+            tail = _("within {max_age}").format(max_age=p.max_age)
         if elapsed < 0:
-            said = f"newest data is for {period}, which has not ended yet"
+            said = _("newest data is for {period}, which has not ended yet").format(period=period)
         else:
-            said = f"newest data is for {period} (through {period.last_day}), {ctx.fmt(age, 'days')} old"
+            said = _("newest data is for {period} (through {last_day}), {age} old").format(
+                period=period, last_day=period.last_day, age=ctx.fmt(age, "days")
+            )
         return Judgement(
             status,
-            f"{said}; {tail}",
+            _("{said}; {tail}").format(said=said, tail=tail),
             value=age,
             target=limit,
             margin=None if limit is None else limit - age,

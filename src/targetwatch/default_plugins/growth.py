@@ -13,6 +13,7 @@ import attrs
 
 from ..errors import PeriodError
 from ..hookspecs import hookimpl
+from ..i18n import _, pgettext
 from ..kind import EvalContext, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..numbers import exact_context
@@ -123,17 +124,15 @@ class GrowthKind(RuleKind):
         base = series.value_at(base_period)
         if base is None:
             return unknown(
-                f"no observation of {series.indicator} for the base period {base_period}",
+                _("no observation of {indicator} for the base period {base_period}").format(indicator=series.indicator, base_period=base_period),
                 period=period,
             )
         unit = ctx.unit(series.indicator)
-        shown_base = f"{ctx.fmt(base, unit)} for {base_period}"
+        shown_base = _("{value} for {period}").format(value=ctx.fmt(base, unit), period=base_period)
         if base == 0:
-            return unknown(f"the base ({shown_base}) is zero; growth is undefined", period=period)
+            return unknown(_("the base ({base}) is zero; growth is undefined").format(base=shown_base), period=period)
         if base < 0:
-            return unknown(
-                f"the base ({shown_base}) is negative; growth is not meaningful", period=period
-            )
+            return unknown(_("the base ({base}) is negative; growth is not meaningful").format(base=shown_base), period=period)
         details: dict[str, Any] = {
             "current": cur,
             "base": base,
@@ -145,11 +144,14 @@ class GrowthKind(RuleKind):
             years = _whole_years(base_period, period)
             if isinstance(years, str):
                 return unknown(
-                    f"cannot compute CAGR from {base_period} to {period}: {years}", period=period
+                    _("cannot compute CAGR from {base_period} to {period}: {reason}").format(base_period=base_period, period=period, reason=years),
+                    period=period,
                 )
             if cur < 0:
                 return unknown(
-                    f"{series.indicator} {ctx.fmt(cur, unit)} for {period} is negative; CAGR is undefined",
+                    _("{indicator} {value} for {period} is negative; CAGR is undefined").format(
+                        indicator=series.indicator, value=ctx.fmt(cur, unit), period=period
+                    ),
                     period=period,
                 )
             details["years"] = years
@@ -183,24 +185,31 @@ class GrowthKind(RuleKind):
             growth = p.min - _PLACES
         growth = shown(growth, places=None)  # drop trailing zeros: 0.100000000000 -> 0.1
         details["growth"] = growth
-        word = "CAGR" if p.compare == "cagr" else "growth"
-        head = f"{series.indicator} {ctx.fmt(cur, unit)} for {period} against {shown_base}: {word} {_signed(growth, ctx.fmt)}"
+        # One English sentence, but languages name the kinds of growth apart (Chinese 同比 / 环比).
+        head = {
+            "cagr": _("{indicator} {value} for {period} against {base}: CAGR {growth}"),
+            "year_on_year": pgettext("year on year", "{indicator} {value} for {period} against {base}: growth {growth}"),
+            "period_on_period": pgettext("period on period", "{indicator} {value} for {period} against {base}: growth {growth}"),
+            "baseline": pgettext("against a baseline", "{indicator} {value} for {period} against {base}: growth {growth}"),
+        }[p.compare].format(indicator=series.indicator, value=ctx.fmt(cur, unit), period=period, base=shown_base, growth=_signed(growth, ctx.fmt))
+        limits = {"head": head, "min": _signed(p.min, ctx.fmt)}
         if not ok_max:
             assert p.max is not None
-            return Judgement(Status.BREACH, f"{head}, above the maximum {_signed(p.max, ctx.fmt)}", value=growth, target=p.max,
+            message = _("{head}, above the maximum {max}").format(head=head, max=_signed(p.max, ctx.fmt))
+            return Judgement(Status.BREACH, message, value=growth, target=p.max,
                              margin=p.max - growth, period=period, unit="%", details=details)  # fmt: skip
         if not ok_min:
-            status, why = Status.BREACH, f"below the minimum {_signed(p.min, ctx.fmt)}"
+            status, message = Status.BREACH, _("{head}, below the minimum {min}").format(**limits)
         elif p.warn_min is not None and not passes(p.warn_min):
-            status, why = (
+            status, message = (
                 Status.WARN,
-                f"meets the minimum {_signed(p.min, ctx.fmt)} but is below the warning level {_signed(p.warn_min, ctx.fmt)}",
+                _("{head}, meets the minimum {min} but is below the warning level {warn}").format(**limits, warn=_signed(p.warn_min, ctx.fmt)),
             )
         else:
-            status, why = Status.OK, f"meets the minimum {_signed(p.min, ctx.fmt)}"
+            status, message = Status.OK, _("{head}, meets the minimum {min}").format(**limits)
         return Judgement(
             status,
-            f"{head}, {why}",
+            message,
             value=growth,
             target=p.min,
             margin=growth - p.min,
@@ -219,11 +228,13 @@ class GrowthKind(RuleKind):
                 return period
             value = series.value_at(period)
             if value is None:
-                return unknown(f"no observation of {series.indicator} for {period}", period=period)
+                return unknown(_("no observation of {indicator} for {period}").format(indicator=series.indicator, period=period), period=period)
             if not p.include_open and not closed(ctx, period):
                 return unknown(
-                    f"{period} is still open until {period.last_day}; its partial value is not compared with a full one "
-                    "(set include_open = true to compare it)",
+                    _(
+                        "{period} is still open until {last_day}; its partial value is not compared with a full one "
+                        "(set include_open = true to compare it)"
+                    ).format(period=period, last_day=period.last_day),
                     period=period,
                 )
             return period, value
@@ -232,9 +243,11 @@ class GrowthKind(RuleKind):
                 return period, value
         newest = series.latest()
         if newest is None:
-            return unknown(f"no observation of {series.indicator} up to {ctx.today}")
+            return unknown(_("no observation of {indicator} up to {today}").format(indicator=series.indicator, today=ctx.today))
         return unknown(
-            f"no observation of {series.indicator} for a period closed by {ctx.today} ({newest[0]} is still open)"
+            _("no observation of {indicator} for a period closed by {today} ({newest} is still open)").format(
+                indicator=series.indicator, today=ctx.today, newest=newest[0]
+            )
         )
 
     @staticmethod
@@ -247,18 +260,18 @@ class GrowthKind(RuleKind):
                 return ctx.calendar.year_ago(period)
             return ctx.calendar.previous(period)
         except PeriodError as exc:
-            return unknown(f"no base period for {period}: {exc}", period=period)
+            return unknown(_("no base period for {period}: {error}").format(period=period, error=exc), period=period)
 
 
 def _whole_years(base: Period, current: Period) -> int | str:
     """Whole years from ``base`` to ``current``, or the reason there is no such number."""
     if base.grain != current.grain:
-        return f"the periods are of different grains ({base.grain} and {current.grain})"
+        return _("the periods are of different grains ({base} and {current})").format(base=base.grain, current=current.grain)
     if (base.start.month, base.start.day) != (current.start.month, current.start.day):
-        return "they are not a whole number of years apart"
+        return _("they are not a whole number of years apart")
     years = current.start.year - base.start.year
     if years <= 0:
-        return "the baseline must come at least a year before the period judged"
+        return _("the baseline must come at least a year before the period judged")
     return years
 
 

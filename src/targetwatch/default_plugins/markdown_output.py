@@ -7,15 +7,22 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
 from ..hookspecs import hookimpl
+from ..i18n import _, ngettext
 from ..numbers import format_number
 from ..output import OutputFormat, OutputOptions
-from .outputs import series_text, shown, status_text
+from .outputs import counts_text, series_text, shown, status_text
 
 if TYPE_CHECKING:
     from ..engine import CheckResult
 
-#: The column headings of the verdict table.
+#: The column headings of the verdict table (in English; :func:`headers` gives them in the
+#: current locale).
 HEADERS: Final = ("Status", "Rule", "Series", "Period", "Value", "Target", "Message")
+
+
+def headers() -> list[str]:
+    """The column headings of the verdict table in the current locale."""
+    return [_("Status"), _("Rule"), _("Series"), _("Period"), _("Value"), _("Target"), _("Message")]
 
 
 def escape_cell(text: str) -> str:
@@ -67,14 +74,15 @@ class MarkdownFormat(OutputFormat):
         ]
         if not rows and options.quiet and not result.problems:
             return ""
-        counts = ", ".join(f"{n} {s}" for s, n in result.summary.items() if n)
-        blocks = [f"## targetwatch as of {result.as_of.isoformat()}: {counts or 'no verdicts'}"]
+        counts = counts_text(result.summary) or _("no verdicts")
+        blocks = ["## " + _("targetwatch as of {moment}: {counts}").format(moment=result.as_of.isoformat(), counts=counts)]
         if rows:
-            blocks.append(tabulate(rows, headers=list(HEADERS), tablefmt="github", disable_numparse=True))
+            blocks.append(tabulate(rows, headers=headers(), tablefmt="github", disable_numparse=True))
         if result.problems:
             count = len(result.problems)
             items = "\n".join(_bullet(str(p)) for p in result.problems)
-            blocks.append(f"**{count} problem{'s' if count != 1 else ''}:**\n\n{items}")
+            title = ngettext("{n} problem:", "{n} problems:", count).format(n=count)
+            blocks.append(f"**{title}**\n\n{items}")
         return "\n\n".join(blocks) + "\n"
 
 

@@ -10,13 +10,14 @@ from typing import Any
 import attrs
 
 from ..hookspecs import hookimpl
+from ..i18n import _, ngettext
 from ..kind import EvalContext, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..params import Date, IndicatorRef, Integer, Number, param
 
 
 def _days(n: int) -> str:
-    return f"{n} day" if n == 1 else f"{n} days"
+    return ngettext("{n} day", "{n} days", n).format(n=n)
 
 
 @attrs.frozen
@@ -69,7 +70,9 @@ class MilestoneKind(RuleKind):
         latest = series.latest()
         if latest is None:
             return unknown(
-                f"no observation of {series.indicator} up to {ctx.today}: cannot tell whether it is done (due {p.deadline})"
+                _("no observation of {indicator} up to {today}: cannot tell whether it is done (due {deadline})").format(
+                    indicator=series.indicator, today=ctx.today, deadline=p.deadline
+                )
             )
         latest_period, value = latest
         days_left = (p.deadline - ctx.today).days
@@ -89,20 +92,21 @@ class MilestoneKind(RuleKind):
             details["done_on"] = period.start.isoformat() if exact_day else period.label
             details["done_period"] = period.label
             on_time = period.start <= p.deadline
+            facts = {"deadline": p.deadline, "day": period.start, "period": period}
             if exact_day:
                 gap = abs((p.deadline - period.start).days)
                 if not on_time:
-                    when = f"{_days(gap)} after the deadline {p.deadline}"
+                    said = _("done on {day}, {days} after the deadline {deadline}")
                 elif gap:
-                    when = f"{_days(gap)} before the deadline {p.deadline}"
+                    said = _("done on {day}, {days} before the deadline {deadline}")
                 else:
-                    when = f"on the deadline day {p.deadline}"
-                said = f"done on {period.start}, {when}"
+                    said = _("done on {day}, on the deadline day {deadline}")
             elif on_time:
-                said = f"reported done in {period}, by the deadline {p.deadline}"
+                gap, said = 0, _("reported done in {period}, by the deadline {deadline}")
             else:
                 gap = (period.start - p.deadline).days
-                said = f"reported done in {period}, at least {_days(gap)} after the deadline {p.deadline}"
+                said = _("reported done in {period}, at least {days} after the deadline {deadline}")
+            said = said.format(**facts, days=_days(gap))
             if on_time:
                 return Judgement(
                     Status.OK,
@@ -115,7 +119,7 @@ class MilestoneKind(RuleKind):
                 )
             return Judgement(
                 Status.BREACH,
-                f"{said}: the commitment was missed",
+                _("{said}: the commitment was missed").format(said=said),
                 period=period,
                 value=value,
                 target=p.done_at,
@@ -124,14 +128,14 @@ class MilestoneKind(RuleKind):
             )
         if days_left < 0:
             status = Status.BREACH
-            said = f"not done and overdue by {_days(-days_left)} (deadline {p.deadline})"
+            said = _("not done and overdue by {days} (deadline {deadline})").format(days=_days(-days_left), deadline=p.deadline)
         elif days_left <= p.warn_days:
             status = Status.WARN
-            due = "today" if days_left == 0 else f"in {_days(days_left)}"
-            said = f"not done; due {due} ({p.deadline})"
+            due = _("not done; due today ({deadline})") if days_left == 0 else _("not done; due in {days} ({deadline})")
+            said = due.format(days=_days(days_left), deadline=p.deadline)
         else:
             status = Status.OK
-            said = f"not done yet; due in {_days(days_left)} ({p.deadline})"
+            said = _("not done yet; due in {days} ({deadline})").format(days=_days(days_left), deadline=p.deadline)
         return Judgement(
             status,
             said,

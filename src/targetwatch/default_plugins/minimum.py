@@ -13,17 +13,21 @@ import attrs
 
 from ..errors import PeriodError
 from ..hookspecs import hookimpl
-from ..kind import EvalContext, RuleKind, unknown
+from ..i18n import _
+from ..kind import EvalContext, RuleKind
 from ..model import Judgement, Rule, Series, Status
 from ..numbers import exact_context
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
 from .pace import (
     Pace,
     aggregate_exact,
+    aggregate_word,
     closed,
     days_left,
     fmt_share,
+    no_observations_in,
     not_started,
+    not_started_yet,
     observations_in,
     resolve,
     shown,
@@ -125,12 +129,10 @@ class MinimumKind(RuleKind):
             return resolved
         period = resolved
         if not_started(ctx, period):
-            return unknown(f"{period} has not started (it starts {period.start})", period=period)
+            return not_started_yet(period)
         obs = observations_in(series, period)
         if not obs:
-            return unknown(
-                f"no observations of {series.indicator} in {period} so far", period=period
-            )
+            return no_observations_in(series, period)
         total_exact = aggregate_exact([v for _, v in obs], p.aggregate)
         total = shown(total_exact, places=None)
         unit = "" if p.aggregate == "count" else ctx.unit(series.indicator)
@@ -140,10 +142,10 @@ class MinimumKind(RuleKind):
             return ctx.fmt(v, unit)
 
         what = (
-            f"{series.indicator} ({p.aggregate}) in {period}"
+            _("{indicator} ({aggregate}) in {period}")
             if p.aggregate != "sum"
-            else f"{series.indicator} in {period}"
-        )
+            else _("{indicator} in {period}")
+        ).format(indicator=series.indicator, aggregate=aggregate_word(p.aggregate), period=period)
         details: dict[str, Any] = {
             "total": total,
             "target": p.min,
@@ -170,23 +172,27 @@ class MinimumKind(RuleKind):
             if below_warn and (is_closed or p.aggregate not in _CUMULATIVE):
                 return verdict(
                     Status.WARN,
-                    f"{what}: {fmt(total)} reaches the minimum {fmt(p.min)} but is below the warning level {fmt(p.warn_below)}",
+                    _("{what}: {total} reaches the minimum {min} but is below the warning level {warn}").format(
+                        what=what, total=fmt(total), min=fmt(p.min), warn=fmt(p.warn_below)
+                    ),
                     p.min,
                 )
-            reached = "reached" if is_closed else "already reached"
-            return verdict(
-                Status.OK, f"{what}: {fmt(total)}, {reached} the minimum {fmt(p.min)}", p.min
-            )
+            reached = _("{what}: {total}, reached the minimum {min}") if is_closed else _("{what}: {total}, already reached the minimum {min}")
+            return verdict(Status.OK, reached.format(what=what, total=fmt(total), min=fmt(p.min)), p.min)
         if is_closed:
             return verdict(
                 Status.BREACH,
-                f"{what}: {fmt(total)}, short of the minimum {fmt(p.min)} by {fmt(p.min - total)}",
+                _("{what}: {total}, short of the minimum {min} by {gap}").format(
+                    what=what, total=fmt(total), min=fmt(p.min), gap=fmt(p.min - total)
+                ),
                 p.min,
             )
         if not (p.pace and p.aggregate in _CUMULATIVE):
             return verdict(
                 Status.WARN,
-                f"{what}: {fmt(total)} so far, below the minimum {fmt(p.min)}; the period is open until {period.last_day}",
+                _("{what}: {total} so far, below the minimum {min}; the period is open until {last_day}").format(
+                    what=what, total=fmt(total), min=fmt(p.min), last_day=period.last_day
+                ),
                 p.min,
             )
         return self._on_pace(
@@ -216,20 +222,24 @@ class MinimumKind(RuleKind):
         pace = Pace.of(total, p.min, elapsed, remaining)
         details.update(pace.details())
         expected = details["expected"]
-        share = fmt_share(elapsed)
-        so_far = f"{fmt(shown(total))} so far, {fmt(expected)} expected by now ({share} of the period elapsed)"
+        said = {
+            "what": what, "total": fmt(shown(total)), "expected": fmt(expected), "share": fmt_share(elapsed), "min": fmt(p.min),
+            "last_day": last_day, "rate": fmt(details["rate_needed_per_day"]), "forecast": fmt(details["forecast"]),
+        }
         if pace.on_pace:
-            return verdict(
-                Status.OK, f"{what}: on pace: {so_far} toward {fmt(p.min)} by {last_day}", expected
-            )
-        needs = f"needs {fmt(details['rate_needed_per_day'])} per day to reach {fmt(p.min)} by {last_day}"
+            message = _("{what}: on pace: {total} so far, {expected} expected by now ({share} of the period elapsed) toward {min} by {last_day}")
+            return verdict(Status.OK, message.format(**said), expected)
         if p.hopeless_at is not None and pace.hopeless(p.hopeless_at):
-            return verdict(
-                Status.BREACH,
-                f"{what}: on course to miss: {so_far}; forecast {fmt(details['forecast'])}; {needs}",
-                expected,
+            message = _(
+                "{what}: on course to miss: {total} so far, {expected} expected by now ({share} of the period elapsed); "
+                "forecast {forecast}; needs {rate} per day to reach {min} by {last_day}"
             )
-        return verdict(Status.WARN, f"{what}: behind pace: {so_far}; {needs}", expected)
+            return verdict(Status.BREACH, message.format(**said), expected)
+        message = _(
+            "{what}: behind pace: {total} so far, {expected} expected by now ({share} of the period elapsed); "
+            "needs {rate} per day to reach {min} by {last_day}"
+        )
+        return verdict(Status.WARN, message.format(**said), expected)
 
 
 @hookimpl

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 from ..hookspecs import hookimpl
+from ..i18n import _, pgettext, status_label
 from ..model import Status, Verdict
 from ..numbers import format_number
 from ..output import OutputFormat, OutputOptions
@@ -31,9 +32,18 @@ def series_text(verdict: Verdict) -> str:
 
 def status_text(verdict: Verdict, *, color: bool = False) -> str:
     """The status for people, marked ``(silenced)`` when the verdict sends nothing:
-    ``BREACH (silenced)``. With ``color`` the status word carries an ANSI colour."""
-    status = _color(verdict.status) if color else verdict.status.value
-    return f"{status} (silenced)" if verdict.silenced else status
+    ``BREACH (silenced)``. With ``color`` the status word carries an ANSI colour. In a
+    translated locale the local word follows the machine word (``BREACH 未达标``)."""
+    word = status_label(verdict.status.value)
+    status = _color(verdict.status) + word[len(verdict.status.value):] if color else word
+    return _("{status} (silenced)").format(status=status) if verdict.silenced else status
+
+
+def counts_text(summary: Mapping[str, int]) -> str:
+    """The statuses that occur with their counts, for people: ``12 OK, 4 WARN, 2 BREACH``
+    (``OK 正常 12 项，WARN 预警 4 项 ...`` in Chinese); empty when every count is 0."""
+    separator = pgettext("list separator", ", ")
+    return separator.join(_("{count} {status}").format(count=n, status=status_label(s)) for s, n in summary.items() if n)
 
 
 class TableFormat(OutputFormat):
@@ -53,13 +63,13 @@ class TableFormat(OutputFormat):
             rows.append([status, _rule_cell(v), series_text(v), str(v.period or "—"), format_number(v.value, v.unit), format_number(v.target, v.unit), v.message])
         out = []
         if rows:
-            headers = ["STATUS", "RULE", "SERIES", "PERIOD", "VALUE", "TARGET", "WHY"]
+            headers = [_("STATUS"), _("RULE"), _("SERIES"), _("PERIOD"), _("VALUE"), _("TARGET"), _("WHY")]
             out.append(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, maxcolwidths=[None, None, 24, None, None, None, 64]))
         if rows or not options.quiet or result.problems:
-            counts = ", ".join(f"{n} {s}" for s, n in result.summary.items() if n)
-            out.append(f"as of {result.as_of.isoformat()}: {counts or 'no verdicts'}")
+            counts = counts_text(result.summary) or _("no verdicts")
+            out.append(_("as of {moment}: {counts}").format(moment=result.as_of.isoformat(), counts=counts))
         for problem in result.problems:
-            out.append(f"problem: {problem}")
+            out.append(_("problem: {problem}").format(problem=problem))
         return "\n".join(out) + ("\n" if out else "")
 
 

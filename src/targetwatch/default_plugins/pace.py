@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from ..errors import PeriodError
+from ..i18n import _, pgettext
 from ..kind import EvalContext, pick_observation, unknown
 from ..model import Judgement
 from ..numbers import exact_context, format_number
@@ -210,7 +211,7 @@ def resolve(ctx: EvalContext, spec: str) -> Period | Judgement:
     try:
         return ctx.resolve(spec)
     except PeriodError as exc:
-        return unknown(f"cannot resolve period {spec!r}: {exc}")
+        return unknown(_("cannot resolve period {spec!r}: {error}").format(spec=spec, error=exc))
 
 
 def pick(series: Series, spec: str | None, ctx: EvalContext) -> tuple[Period, Decimal] | Judgement:
@@ -220,6 +221,29 @@ def pick(series: Series, spec: str | None, ctx: EvalContext) -> tuple[Period, De
         if isinstance(period, Judgement):
             return period
     return pick_observation(series, spec, ctx)
+
+
+def not_started_yet(period: Period) -> Judgement:
+    """UNKNOWN: ``period`` has not started at ``as_of``."""
+    return unknown(_("{period} has not started (it starts {start})").format(period=period, start=period.start), period=period)
+
+
+def no_observations_in(series: Series, period: Period) -> Judgement:
+    """UNKNOWN: nothing observed within ``period`` so far."""
+    return unknown(_("no observations of {indicator} in {period} so far").format(indicator=series.indicator, period=period), period=period)
+
+
+def aggregate_word(how: str) -> str:
+    """An aggregate's name for a message, in the current locale (``sum``; Chinese ``合计``)."""
+    words = {
+        "sum": pgettext("aggregate", "sum"),
+        "latest": pgettext("aggregate", "latest"),
+        "mean": pgettext("aggregate", "mean"),
+        "max": pgettext("aggregate", "max"),
+        "min": pgettext("aggregate", "min"),
+        "count": pgettext("aggregate", "count"),
+    }
+    return words.get(how, how)
 
 
 def not_started(ctx: EvalContext, period: Period) -> bool:

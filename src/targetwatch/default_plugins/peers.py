@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..hookspecs import hookimpl
+from ..i18n import _, current, ngettext
 from ..kind import EvalContext, RuleKind, pick_observation, unknown
 from ..model import Judgement, Labels, LabelSelector, Rule, Series, Status
 from ..numbers import exact_context
@@ -41,7 +42,12 @@ def show_labels(labels: Labels) -> str:
 
 
 def ordinal(n: int) -> str:
-    """``1st``, ``2nd``, ``3rd``, ``11th``, ``22nd`` ..."""
+    """``1st``, ``2nd``, ``3rd``, ``11th``, ``22nd`` ...; in Chinese ``第 1 名``.
+
+    Ordinals are locale data like number formats (CLDR ordinal rules), not a message: the
+    English suffix depends on the digits, which a catalog entry cannot express."""
+    if current() == "zh-CN":
+        return f"第 {n} 名"
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
@@ -133,7 +139,7 @@ class RankKind(RuleKind):
                 values.append((other.labels, v))
         if not values:
             return unknown(
-                f"no peers with data for {period}",
+                _("no peers with data for {period}").format(period=period),
                 period=period,
                 unit="",
                 details={"period": period.label, "missing_peers": "; ".join(missing)},
@@ -162,7 +168,12 @@ class RankKind(RuleKind):
         status = Status.OK if rank <= p.max_rank else Status.BREACH
         unit = ctx.unit(series.indicator)
         tied = sum(1 for _, v in values if v == own)
-        text = f"ranks {ordinal(rank)}{' (tied)' if tied else ''} of {len(everyone)} in {period} with {ctx.fmt(own, unit)} (target: top {p.max_rank})"
+        said = {"ordinal": ordinal(rank), "count": len(everyone), "period": period, "value": ctx.fmt(own, unit), "max_rank": p.max_rank}
+        text = (
+            _("ranks {ordinal} (tied) of {count} in {period} with {value} (target: top {max_rank})")
+            if tied
+            else _("ranks {ordinal} of {count} in {period} with {value} (target: top {max_rank})")
+        ).format(**said)
         if status is Status.OK and p.warn_gap is not None:
             # Falling out of the top max_rank takes (max_rank - rank + 1) more peers strictly
             # ahead; the k-th closest of those not ahead now is the one to watch.
@@ -173,11 +184,13 @@ class RankKind(RuleKind):
                 details["chaser"] = show_labels(chaser)
                 if gap <= p.warn_gap:
                     status = Status.WARN
-                    text += f"; only {ctx.fmt(gap, unit)} ahead of {show_labels(chaser)} (warning at {ctx.fmt(p.warn_gap, unit)})"
+                    text += _("; only {gap} ahead of {chaser} (warning at {warn_gap})").format(
+                        gap=ctx.fmt(gap, unit), chaser=show_labels(chaser), warn_gap=ctx.fmt(p.warn_gap, unit)
+                    )
         if rank != 1:
-            text += f"; the leader {show_labels(leader)} has {ctx.fmt(leader_value, unit)}"
+            text += _("; the leader {leader} has {value}").format(leader=show_labels(leader), value=ctx.fmt(leader_value, unit))
         if missing:
-            text += f"; {len(missing)} peer{'s' if len(missing) != 1 else ''} without data left out"
+            text += ngettext("; {n} peer without data left out", "; {n} peers without data left out", len(missing)).format(n=len(missing))
         return Judgement(
             status,
             text,
@@ -272,7 +285,7 @@ class ShareKind(RuleKind):
         unit = ctx.unit(series.indicator)
         if total <= 0:
             return unknown(
-                f"the total is {ctx.fmt(total, unit)} for {period}; a share of it is undefined",
+                _("the total is {total} for {period}; a share of it is undefined").format(total=ctx.fmt(total, unit), period=period),
                 period=period,
                 unit="%",
                 details=details,
@@ -284,7 +297,10 @@ class ShareKind(RuleKind):
         for key in ("min", "max", "warn_min"):
             if getattr(p, key) is not None:
                 details[key] = getattr(p, key)
-        message = f"{ctx.fmt(own, unit)} is {ctx.fmt(value, '%')} of {ctx.fmt(total, unit)} in {period} and {standing(ctx, status, value, p.min, p.max, p.warn_min)}"
+        message = _("{own} is {share} of {total} in {period} and {standing}").format(
+            own=ctx.fmt(own, unit), share=ctx.fmt(value, "%"), total=ctx.fmt(total, unit), period=period,
+            standing=standing(ctx, status, value, p.min, p.max, p.warn_min),
+        )
         return Judgement(
             status,
             message,
@@ -303,13 +319,13 @@ class ShareKind(RuleKind):
             candidates = peer_series(series, p.total, p.within, ctx)
             if p.total.matches(series.labels):
                 return unknown(
-                    f"this series is the total {p.total} itself; limit the rule's selector to the parts",
+                    _("this series is the total {total} itself; limit the rule's selector to the parts").format(total=p.total),
                     period=period,
                     unit="%",
                 )
             if len(candidates) != 1:
                 return unknown(
-                    f"the total selector {p.total} matches {len(candidates)} series, expected exactly one",
+                    _("the total selector {total} matches {count} series, expected exactly one").format(total=p.total, count=len(candidates)),
                     period=period,
                     unit="%",
                 )
@@ -317,14 +333,14 @@ class ShareKind(RuleKind):
             total = holder.value_at(period)
             if total is None:
                 return unknown(
-                    f"no total ({show_labels(holder.labels)}) for {period}", period=period, unit="%"
+                    _("no total ({labels}) for {period}").format(labels=show_labels(holder.labels), period=period), period=period, unit="%"
                 )
             return total, {"total_series": show_labels(holder.labels)}
         peers = peer_series(series, p.peers, p.within, ctx)
         missing = [show_labels(s.labels) for s in peers if s.value_at(period) is None]
         if missing:
             return unknown(
-                f"peers without data for {period}: {'; '.join(missing)}; their sum would not be the total",
+                _("peers without data for {period}: {peers}; their sum would not be the total").format(period=period, peers="; ".join(missing)),
                 period=period,
                 unit="%",
                 details={"period": period.label, "missing_peers": "; ".join(missing)},

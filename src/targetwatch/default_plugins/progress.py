@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..hookspecs import hookimpl
+from ..i18n import _
 from ..kind import EvalContext, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..numbers import exact_context
@@ -93,13 +94,13 @@ class ProgressKind(RuleKind):
         cal = ctx.calendar
         window_end = p.deadline + _ONE_DAY
         if ctx.as_of < dt.datetime.combine(p.start, dt.time(), tzinfo=cal.tzinfo):
-            return unknown(f"not started: counting {series.indicator} starts {p.start}")
+            return unknown(_("not started: counting {indicator} starts {start}").format(indicator=series.indicator, start=p.start))
         if len(series) == 0:
-            return unknown(f"no observations of {series.indicator} since {p.start}")
+            return unknown(_("no observations of {indicator} since {start}").format(indicator=series.indicator, start=p.start))
         counted = [v for period, v in series if p.start <= period.start <= p.deadline]
         if p.cumulative:
             if not counted:
-                return unknown(f"no running total of {series.indicator} reported since {p.start}")
+                return unknown(_("no running total of {indicator} reported since {start}").format(indicator=series.indicator, start=p.start))
             done = counted[-1]
         else:
             done = sum(counted, Decimal(0))
@@ -121,43 +122,35 @@ class ProgressKind(RuleKind):
                 status, message, value=done, target=target, margin=done - target, details=details
             )
 
-        head = f"{series.indicator}"
+        said: dict[str, Any] = {"head": series.indicator, "done": fmt(done), "target": fmt(p.target), "deadline": p.deadline}
         if done >= p.target:
-            return verdict(
-                Status.OK,
-                f"{head}: reached: {fmt(done)} of {fmt(p.target)} (due by {p.deadline})",
-                p.target,
-            )
+            return verdict(Status.OK, _("{head}: reached: {done} of {target} (due by {deadline})").format(**said), p.target)
         if ctx.as_of >= dt.datetime.combine(window_end, dt.time(), tzinfo=cal.tzinfo):
-            return verdict(
-                Status.BREACH,
-                f"{head}: missed: {fmt(done)} of {fmt(p.target)} by {p.deadline}",
-                p.target,
-            )
+            return verdict(Status.BREACH, _("{head}: missed: {done} of {target} by {deadline}").format(**said), p.target)
         elapsed = window_fraction(cal, p.start, window_end, ctx.as_of)
         pace = Pace.of(done, p.target, elapsed, days_left(ctx.today, p.deadline))
         details.update(pace.details())
         expected = details["expected"]
-        share = fmt_share(elapsed)
+        said.update(expected=fmt(expected), share=fmt_share(elapsed), rate=fmt(details["rate_needed_per_day"]))
         if pace.on_pace:
-            return verdict(
-                Status.OK,
-                f"{head}: on pace: {fmt(done)} done, {fmt(expected)} expected by now ({share} of the time elapsed) toward {fmt(p.target)} by {p.deadline}",
-                expected,
-            )
-        forecast = pace.forecast
-        shown_forecast = (
-            "no forecast yet"
-            if forecast is None
-            else f"forecast {fmt(details['forecast'])} by {p.deadline}"
-        )
-        message = (
-            f"{fmt(done)} done, {fmt(expected)} expected by now ({share} of the time elapsed); {shown_forecast}; "
-            f"needs {fmt(details['rate_needed_per_day'])} per day to reach {fmt(p.target)}"
+            message = _("{head}: on pace: {done} done, {expected} expected by now ({share} of the time elapsed) toward {target} by {deadline}")
+            return verdict(Status.OK, message.format(**said), expected)
+        said["forecast"] = (
+            _("no forecast yet")
+            if pace.forecast is None
+            else _("forecast {forecast} by {deadline}").format(forecast=fmt(details["forecast"]), deadline=p.deadline)
         )
         if p.hopeless_at is not None and pace.hopeless(p.hopeless_at):
-            return verdict(Status.BREACH, f"{head}: on course to miss: {message}", expected)
-        return verdict(Status.WARN, f"{head}: behind: {message}", expected)
+            message = _(
+                "{head}: on course to miss: {done} done, {expected} expected by now ({share} of the time elapsed); "
+                "{forecast}; needs {rate} per day to reach {target}"
+            )
+            return verdict(Status.BREACH, message.format(**said), expected)
+        message = _(
+            "{head}: behind: {done} done, {expected} expected by now ({share} of the time elapsed); "
+            "{forecast}; needs {rate} per day to reach {target}"
+        )
+        return verdict(Status.WARN, message.format(**said), expected)
 
 
 @hookimpl

@@ -11,17 +11,21 @@ from typing import Any
 import attrs
 
 from ..hookspecs import hookimpl
-from ..kind import EvalContext, RuleKind, unknown
+from ..i18n import _
+from ..kind import EvalContext, RuleKind
 from ..model import Judgement, Rule, Series, Status
 from ..numbers import Range, exact_context
 from ..params import Bounds, Choice, IndicatorRef, Number, PeriodSpec, param
 from ..periods import Period
 from .pace import (
     aggregate_exact,
+    aggregate_word,
     closed,
     days_left,
     fmt_share,
+    no_observations_in,
     not_started,
+    not_started_yet,
     observations_in,
     pick,
     resolve,
@@ -50,11 +54,10 @@ def _bounds_text(bounds: Range, fmt: Callable[[Decimal], str]) -> str:
     low = None if bounds.low is None else fmt(bounds.low)
     high = None if bounds.high is None else fmt(bounds.high)
     if bounds.alert_inside:
-        inner = f"{low or '−∞'} to {high or '∞'}"
-        return f"outside {inner}"
+        return _("outside {low} to {high}").format(low=low or "−∞", high=high or "∞")
     if low is not None and high is not None:
-        return f"within {low} to {high}"
-    return f"at least {low}" if low is not None else f"at most {high}"
+        return _("within {low} to {high}").format(low=low, high=high)
+    return _("at least {low}").format(low=low) if low is not None else _("at most {high}").format(high=high)
 
 
 @attrs.frozen
@@ -175,19 +178,21 @@ class ThresholdKind(RuleKind):
         def fmt(v: Decimal) -> str:
             return ctx.fmt(v, unit)
 
-        head = f"{series.indicator} {fmt(value)} for {period}"
+        said = {"indicator": series.indicator, "value": fmt(value), "period": period, "bounds": _bounds_text(crit, fmt)}
         if crit.alerts(value):
-            status, why = Status.BREACH, f"is not {_bounds_text(crit, fmt)}"
+            status, message = Status.BREACH, _("{indicator} {value} for {period} is not {bounds}").format(**said)
         elif warn is not None and warn.alerts(value):
-            status, why = (
+            status, message = (
                 Status.WARN,
-                f"passes ({_bounds_text(crit, fmt)}) but is not {_bounds_text(warn, fmt)}, the warning level",
+                _("{indicator} {value} for {period} passes ({bounds}) but is not {warn_bounds}, the warning level").format(
+                    **said, warn_bounds=_bounds_text(warn, fmt)
+                ),
             )
         else:
-            status, why = Status.OK, f"is {_bounds_text(crit, fmt)}"
+            status, message = Status.OK, _("{indicator} {value} for {period} is {bounds}").format(**said)
         return Judgement(
             status,
-            f"{head} {why}",
+            message,
             value=value,
             target=target,
             margin=margin,
@@ -263,7 +268,7 @@ class CapKind(RuleKind):
             if isinstance(picked, Judgement):
                 return picked
             period, value = picked
-            head = f"{series.indicator} {ctx.fmt(value, unit)} for {period}"
+            head = _("{indicator} {value} for {period}").format(indicator=series.indicator, value=ctx.fmt(value, unit), period=period)
             return self._level(p, head, period, value, ctx, unit, final=True, details={})
         assert p.period is not None  # problems() requires it
         resolved = resolve(ctx, p.period)
@@ -271,18 +276,17 @@ class CapKind(RuleKind):
             return resolved
         period = resolved
         if not_started(ctx, period):
-            return unknown(f"{period} has not started (it starts {period.start})", period=period)
+            return not_started_yet(period)
         obs = observations_in(series, period)
         if not obs:
-            return unknown(
-                f"no observations of {series.indicator} in {period} so far", period=period
-            )
-        total = shown(aggregate_exact([v for _, v in obs], p.aggregate), places=None)
+            return no_observations_in(series, period)
+        total = shown(aggregate_exact([v for _p, v in obs], p.aggregate), places=None)
         done = closed(ctx, period)
         details: dict[str, Any] = {"total": total, "observations": len(obs)}
-        head = f"{series.indicator} {p.aggregate} {ctx.fmt(total, unit)} for {period}" + (
-            "" if done else " so far"
-        )
+        said = {"indicator": series.indicator, "aggregate": aggregate_word(p.aggregate), "value": ctx.fmt(total, unit), "period": period}
+        head = (
+            _("{indicator} {aggregate} {value} for {period}") if done else _("{indicator} {aggregate} {value} for {period} so far")
+        ).format(**said)
         if (
             done
             or p.aggregate != "sum"
@@ -316,10 +320,12 @@ class CapKind(RuleKind):
         margin = shown(allowance - Fraction(total))
         share = fmt_share(elapsed)
         if elapsed > 0 and Fraction(total) > allowance:
-            forecast = ctx.fmt(details["forecast"], unit)
-            message = (
-                f"{head} is on course to exceed the cap of {ctx.fmt(p.max, unit)}: forecast {forecast} by "
-                f"{period.last_day} ({share} of the period elapsed, allowance by now {ctx.fmt(shown_allowance, unit)})"
+            message = _(
+                "{head} is on course to exceed the cap of {cap}: forecast {forecast} by "
+                "{last_day} ({share} of the period elapsed, allowance by now {allowance})"
+            ).format(
+                head=head, cap=ctx.fmt(p.max, unit), forecast=ctx.fmt(details["forecast"], unit),
+                last_day=period.last_day, share=share, allowance=ctx.fmt(shown_allowance, unit),
             )
             return Judgement(
                 Status.WARN,
@@ -330,7 +336,9 @@ class CapKind(RuleKind):
                 period=period,
                 details=details,
             )
-        message = f"{head} is within the cap of {ctx.fmt(p.max, unit)} and its allowance by now ({ctx.fmt(shown_allowance, unit)}, {share} of the period elapsed)"
+        message = _("{head} is within the cap of {cap} and its allowance by now ({allowance}, {share} of the period elapsed)").format(
+            head=head, cap=ctx.fmt(p.max, unit), allowance=ctx.fmt(shown_allowance, unit), share=share
+        )
         return Judgement(
             Status.OK,
             message,
@@ -359,22 +367,17 @@ class CapKind(RuleKind):
         cap = ctx.fmt(p.max, unit)
         if value > p.max:
             if final:
-                status, why = Status.BREACH, f"is above the cap of {cap}"
+                status, why = Status.BREACH, _("{head} is above the cap of {cap}")
             else:
-                status, why = (
-                    Status.WARN,
-                    f"is above the cap of {cap} while the period is still open",
-                )
+                status, why = Status.WARN, _("{head} is above the cap of {cap} while the period is still open")
         elif p.warn_at is not None and value > p.warn_at:
-            status, why = (
-                Status.WARN,
-                f"is within the cap of {cap} but above the warning level {ctx.fmt(p.warn_at, unit)}",
-            )
+            status, why = Status.WARN, _("{head} is within the cap of {cap} but above the warning level {warn}")
         else:
-            status, why = Status.OK, f"is within the cap of {cap}"
+            status, why = Status.OK, _("{head} is within the cap of {cap}")
+        warn = None if p.warn_at is None else ctx.fmt(p.warn_at, unit)
         return Judgement(
             status,
-            f"{head} {why}",
+            why.format(head=head, cap=cap, warn=warn),
             value=value,
             target=p.max,
             margin=p.max - value,

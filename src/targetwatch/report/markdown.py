@@ -8,12 +8,19 @@ import re
 from typing import TYPE_CHECKING, Final
 
 from ..default_plugins.markdown_output import escape_cell
+from ..default_plugins.outputs import counts_text
+from ..i18n import _, status_label
 from .chartspec import BarChart, Chart
 
 if TYPE_CHECKING:
     from . import Report
 
 HEADERS: Final = ("Status", "Title", "Series", "Period", "Value", "Target", "Margin", "Trend", "Message")
+
+
+def headers() -> list[str]:
+    """:data:`HEADERS` in the current locale."""
+    return [_("Status"), _("Title"), _("Series"), _("Period"), _("Value"), _("Target"), _("Margin"), _("Trend"), _("Message")]
 _TICKS: Final = "▁▂▃▄▅▆▇█"
 _ENTITY = re.compile(r"&(?=#?\w+;)")
 
@@ -47,13 +54,14 @@ def render_markdown(report: Report) -> str:
 
     blocks = [f"# {cell(report.title)}", f"{cell(report.period)} ({report.period_start} – {report.period_last_day}) · {cell(report.subtitle)}",
               f"**{cell(report.as_of_note)}**",
-              "**Summary:** " + " · ".join(f"{n} {s}" for s, n in report.summary.items() if n) if report.rule_count else "**Summary:** no targets"]
+              f"**{_('Summary:')}** " + (" · ".join(_("{count} {status}").format(count=n, status=status_label(s)) for s, n in report.summary.items() if n)
+                                          if report.rule_count else _("no targets"))]
     for group in report.groups:
-        counts = ", ".join(f"{n} {s}" for s, n in group.summary.items() if n)
-        rows = [[cell(f"{e.symbol} {e.status}"), cell(e.title), cell(e.series or "—"), cell(e.period), cell(e.value), cell(e.target),
+        counts = counts_text(group.summary)
+        rows = [[cell(f"{e.symbol} {status_label(e.status)}"), cell(e.title), cell(e.series or "—"), cell(e.period), cell(e.value), cell(e.target),
                  cell(e.margin), sparkline(e.chart), cell(e.message)] for e in group.entries]
         blocks.append(f"## {cell(group.title)} ({counts})")
-        blocks.append(tabulate(rows, headers=list(HEADERS), tablefmt="github", disable_numparse=True))
+        blocks.append(tabulate(rows, headers=headers(), tablefmt="github", disable_numparse=True))
     if report.problems:
-        blocks.append("**Problems:**\n\n" + "\n".join(f"- {cell(p)}" for p in report.problems))
+        blocks.append(f"**{_('Problems:')}**\n\n" + "\n".join(f"- {cell(p)}" for p in report.problems))
     return "\n\n".join(blocks) + "\n"
