@@ -154,7 +154,7 @@ def check(config_path: Path | None, as_of: str | None, rule_ids: tuple[str, ...]
     if registry.failures:
         result = attrs.evolve(result, problems=(*result.problems, *(Problem(str(f)) for f in registry.failures)))
     use_color = sys.stdout.isatty() if color is None else color
-    text = outputs[fmt].render(result, OutputOptions(quiet=quiet, color=use_color))
+    text = outputs[fmt].render(result, OutputOptions(quiet=quiet, color=use_color, pretty=sys.stdout.isatty()))
     if text:
         click.echo(text, nl=False)
     if not dry_run:

@@ -16,6 +16,8 @@ class OutputOptions:
 
     quiet: bool = False
     color: bool = False
+    #: Indent machine formats for a person (a terminal) rather than writing them compactly.
+    pretty: bool = False
 
 
 class OutputFormat:

@@ -137,14 +137,22 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def verdict_json(v: Verdict) -> dict[str, Any]:
-    """One verdict as the JSON object documented in the README (schema version 1)."""
+def _json_default(value: Any) -> Any:
+    """What ``json`` cannot write itself: Decimals as numbers, periods and dates as text."""
+    return _number(value) if isinstance(value, Decimal) else str(value)
+
+
+def verdict_json(v: Verdict, *, plain_details: bool = True) -> dict[str, Any]:
+    """One verdict as the JSON object documented in the README (schema version 1).
+
+    With ``plain_details=False`` the details are left as they are, for a ``json.dumps`` that
+    converts them through :func:`_json_default` (faster for many verdicts)."""
     return {
         "rule": v.rule, "title": v.title, "kind": v.kind, "indicator": v.indicator,
         "labels": dict(v.labels), "status": v.status.value, "value": _number(v.value),
         "target": _number(v.target), "margin": _number(v.margin),
         "period": str(v.period) if v.period else None, "unit": v.unit, "message": v.message,
-        "severity": v.severity, "tags": list(v.tags), "details": _plain(dict(v.details)),
+        "severity": v.severity, "tags": list(v.tags), "details": _plain(dict(v.details)) if plain_details else v.details,
         "silenced": v.silenced,
     }
 
@@ -162,10 +170,12 @@ class JsonFormat(OutputFormat):
             "as_of": result.as_of.isoformat(),
             "summary": result.summary,
             "exit_code": result.exit_code,
-            "verdicts": [verdict_json(v) for v in shown(result, options)],
+            "verdicts": [verdict_json(v, plain_details=False) for v in shown(result, options)],
             "problems": [str(p) for p in result.problems],
         }
-        return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+        # Compact unless a person is reading: the indenting encoder is pure Python and many
+        # times slower than the C one on hundreds of thousands of verdicts.
+        return json.dumps(doc, ensure_ascii=False, indent=2 if options.pretty else None, default=_json_default) + "\n"
 
 
 _FORMATS: Final[tuple[Callable[[], OutputFormat], ...]] = (TableFormat, JsonFormat)
