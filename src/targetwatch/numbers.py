@@ -22,9 +22,15 @@ _SEPARATORS = str.maketrans("", "", ",_ \u00a0\u2009\u202f\uff0c")
 _SCALE_SUFFIXES: Final = {"万": Decimal(10_000), "亿": Decimal(100_000_000)}
 
 
+_EXACT: Final = decimal.Context(prec=PRECISION, rounding=decimal.ROUND_HALF_EVEN)
+
+
 def exact_context() -> decimal.Context:
-    """A decimal context precise enough that the comparisons targetwatch makes do not round."""
-    return decimal.Context(prec=PRECISION, rounding=decimal.ROUND_HALF_EVEN)
+    """A decimal context precise enough that the comparisons targetwatch makes do not round.
+
+    One shared instance: ``decimal.localcontext(ctx)`` works on a copy, so callers never
+    change it (and building a Context for each of millions of values is measurable)."""
+    return _EXACT
 
 
 def parse_number(raw: object, *, allow_percent: bool = True) -> Decimal:
