@@ -467,3 +467,114 @@ def test_the_wheel_ships_the_catalog(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("targetwatch-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "targetwatch/locale/zh_CN/LC_MESSAGES/targetwatch.mo" in names
+
+
+# -- the report's charts ------------------------------------------------------------------
+
+#: Words of targetwatch's own chart text in English; none may remain in a Chinese chart.
+CHART_WORDS = re.compile(
+    r"\b(target|pace|total so far|count so far|as of|judged|base|forecast|expected|observations|coverage|breach|"
+    r"this series|peers|stale|deadline|done at|due by|rank|share|min|max|warn|level|newest|progress|against|"
+    r"sum|count|mean|allowance|to|in|of|by|for|from)\b")
+
+
+def _chart_texts(page: str) -> list[tuple[list[str], str]]:
+    """Each chart's drawn words (legend, band, axis and bar labels) and its aria-label, unescaped."""
+    import html
+
+    charts = re.findall(r'<svg class="chart"[^>]*aria-label="([^"]*)"[^>]*>(.*?)</svg>', page, flags=re.DOTALL)
+    return [([html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", body)], html.unescape(label)) for label, body in charts]
+
+
+def _without_user_text(text: str, indicators: Mapping[str, Any]) -> str:
+    """The text with the project's own words taken out: indicator titles, names and units."""
+    words = {w for name, info in indicators.items() for w in (info.title, name, info.unit) if w}
+    for word in sorted(words, key=len, reverse=True):  # a title before the unit that is a word of it
+        text = text.replace(word, "")
+    return text
+
+
+def test_html_report_charts_in_chinese(invoke: Any, tmp_path: Path, seed_config: Path) -> None:
+    from targetwatch.engine import Engine
+
+    indicators = Engine.from_config(seed_config, registry=Registry(entry_points=False)).indicators
+    pages = {}
+    for locale in ("en", "zh-CN"):
+        out = tmp_path / f"{locale}.html"
+        assert invoke("--locale", locale, "report", "--period", "2023-H2", "-o", str(out)).exit_code == 0
+        pages[locale] = _chart_texts(out.read_text(encoding="utf-8"))
+    english, chinese = pages["en"], pages["zh-CN"]
+    assert len(english) == len(chinese) >= 15
+    # The English page draws the words this test looks for, so their absence below means something.
+    assert any("pace (target × time elapsed)" in texts for texts, _ in english)
+    assert any(CHART_WORDS.search(_without_user_text(label, indicators)) for _, label in english)
+    drawn = [t for texts, _ in chinese for t in texts]
+    for phrase in ("按进度（目标 × 已过时间）", "累计完成", "目标 5万人次", "预计全期 4.2303万人次", "按时间进度应完成 2.9076万人次",
+                   "截至 2023-10-16", "基期：2022-H1", "考核期：2023-H1", "达标线 13,909 万元", "下限 95%", "预警下限 70%",
+                   "期限 2023-12-31", "完成线 1", "2023-10-09 后数据过期", "数据过期：最新数据为 2023-H1", "未达标：2023-autumn 为 4.95%",
+                   "本对象", "同类对象", "下限：72 的 30%，即 21.6"):
+        assert phrase in drawn, phrase
+    labels = [label for _, label in chinese]
+    assert any("：2023-H1 对比 2022-H1（同比）；" in label for label in labels)
+    assert any("（田家庵区）：2023-H2 合计；累计完成：2023-07-01 0 人次，" in label for label in labels)
+    assert any("田家庵区（本对象） 24，谢家集区 11" in label for label in labels)
+    for (en_texts, en_label), (zh_texts, zh_label) in zip(english, chinese, strict=True):
+        assert len(en_texts) == len(zh_texts)
+        for en, zh in zip(en_texts, zh_texts, strict=True):
+            ours = _without_user_text(zh, indicators)
+            assert not CHART_WORDS.search(ours), f"English left in a chart: {zh!r}"
+            if CHART_WORDS.search(_without_user_text(en, indicators)):
+                assert CJK.search(ours), f"{en!r} is not translated: {zh!r}"
+        assert not CHART_WORDS.search(_without_user_text(zh_label, indicators)), f"English left in a chart description: {zh_label!r}"
+    page = (tmp_path / "zh-CN.html").read_text(encoding="utf-8")
+    assert 'aria-label="BREACH 未达标 2 项，WARN 预警 4 项，OK 正常 12 项"' in page
+
+
+CHART_RULES: dict[str, list[dict[str, Any]]] = {"rule": [
+    {"id": "cap.sum", "kind": "cap", "indicator": "visits", "max": 20000, "warn_at": 15000, "aggregate": "sum", "period": "2023-H2"},
+    {"id": "cap.latest", "kind": "cap", "indicator": "level", "max": 95, "warn_at": 92},
+    {"id": "threshold.range", "kind": "threshold", "indicator": "level", "min": 92, "max": 98, "warn_min": 93, "warn_max": 97},
+    {"id": "minimum.count", "kind": "minimum", "indicator": "visits", "min": 6, "period": "2023-H2", "aggregate": "count"},
+    {"id": "minimum.mean", "kind": "minimum", "indicator": "visits", "min": 9000, "period": "2023-H2", "aggregate": "mean", "warn_below": 9500},
+    {"id": "growth.pop", "kind": "growth", "indicator": "level", "min": "10%", "warn_min": "20%", "compare": "period_on_period"},
+    {"id": "milestone", "kind": "milestone", "indicator": "done", "deadline": "2023-09-30"},
+]}
+CHART_ROWS = [{"indicator": "visits", "period": p, "value": v, "district": "A"} for p, v in (("2023-07", "6200"), ("2023-08", "7900"), ("2023-09", "8400"), ("2023-10", "2100"))] + \
+    [{"indicator": "level", "period": p, "value": v, "district": "A"} for p, v in (("2022-H1", "100"), ("2023-H1", "90"), ("2023-07", "91"), ("2023-08", "99"))] + \
+    [{"indicator": "done", "period": "2023-09", "value": "0", "district": "A"}]
+
+
+@pytest.mark.parametrize("moment", ["2023-10-16", "2024-02-01"])
+def test_every_chart_path_speaks_chinese(moment: str) -> None:
+    """Chart paths the seed does not reach (a cap's allowance, a count, a mean, warning bounds on
+    both sides, period-on-period growth, a missed milestone), open and closed, in both languages."""
+    from targetwatch.engine import Engine
+    from targetwatch.model import Indicator
+    from targetwatch.report import build_report
+    from targetwatch.report.charts import describe, render
+    from targetwatch.rules import rules_from_data
+
+    registry = Registry(entry_points=False)
+    rules, problems = rules_from_data(CHART_RULES, registry.kinds, calendar=SHANGHAI)
+    assert not problems
+    indicators = {"visits": Indicator("visits", "参与人次", "人次"), "level": Indicator("level"), "done": Indicator("done")}
+    engine = Engine(rules, sources=[CHART_ROWS], calendar=SHANGHAI, indicators=indicators, registry=registry)
+    data, _ = engine.load()
+    texts = {}
+    for locale in ("en", "zh-CN"):
+        with use_locale(locale):
+            result = engine.check(moment, data=data)
+            report = build_report(engine, data, result, SHANGHAI.parse("2023-H2"))
+            texts[locale] = {e.rule: (describe(e.chart), _chart_texts(str(render(e.chart, "c")))[0][0]) for e in report.entries if e.chart is not None}
+    assert texts["en"].keys() == texts["zh-CN"].keys() == {r["id"] for r in CHART_RULES["rule"]}
+    english = " ".join(label for label, _ in texts["en"].values())
+    for phrase in ("pace (allowance × time elapsed)" if moment < "2024" else "max 20,000", "count so far", "warn above 97", "warning level", "period_on_period", "done at 1"):
+        assert phrase in english, phrase
+    for rule, (label, drawn) in texts["zh-CN"].items():
+        for text in (label, *drawn):
+            assert not CHART_WORDS.search(_without_user_text(text, indicators)), f"{rule}: English left in {text!r}"
+    chinese = " ".join(label for label, _ in texts["zh-CN"].values())
+    for phrase in ("累计个数", "预警上限 97", "预警线", "（环比）", "完成线 1", "2023-H2 平均值", "上限 2万人次"):
+        assert phrase in chinese, phrase
+    if moment < "2024":
+        assert "按进度（上限 × 已过时间）" in chinese

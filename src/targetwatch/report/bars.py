@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..i18n import _
 from ..numbers import format_number
 from .chartspec import Bar, BarChart, Reference
 from .figures import FigureInput, as_decimal, fmt_value
@@ -31,7 +32,7 @@ def _peers(inp: FigureInput, exclude: Any = None) -> tuple[Period, list[Bar]] | 
         value = s.value_at(period)
         if value is not None:
             own = s is inp.series
-            name = " ".join(v for _, v in s.labels) or s.indicator
+            name = " ".join(v for _key, v in s.labels) or s.indicator
             bars.append(Bar(name, value, own=own, breach=own and inp.breached))
     reverse = inp.param("order", "desc") != "asc"
     bars.sort(key=lambda b: b.value, reverse=reverse)
@@ -45,7 +46,7 @@ def rank(inp: FigureInput) -> BarChart | None:
     if found is None:
         return None
     period, bars = found
-    what = f"rank {inp.detail('rank')} of {inp.detail('peers_count')} in {period}"
+    what = _("rank {rank} of {count} in {period}").format(rank=inp.detail("rank"), count=inp.detail("peers_count"), period=period)
     return BarChart(inp.caption(what), inp.unit, tuple(bars))
 
 
@@ -56,9 +57,11 @@ def share(inp: FigureInput) -> BarChart | None:
         return None
     period, bars = found
     refs = []
-    for key in ("min", "max"):
+    labels = {"min": _("min {share} of {total} = {amount}"), "max": _("max {share} of {total} = {amount}")}
+    for key, label in labels.items():
         bound = as_decimal(inp.detail(key))
         if bound is not None:
-            refs.append(Reference(f"{key} {format_number(bound, '%')} of {fmt_value(inp, total)} = {fmt_value(inp, bound * total)}", bound * total))
-    what = f"share {format_number(as_decimal(inp.detail('share')), '%')} of {fmt_value(inp, total)} in {period}"
+            text = label.format(share=format_number(bound, "%"), total=fmt_value(inp, total), amount=fmt_value(inp, bound * total))
+            refs.append(Reference(text, bound * total))
+    what = _("share {share} of {total} in {period}").format(share=format_number(as_decimal(inp.detail("share")), "%"), total=fmt_value(inp, total), period=period)
     return BarChart(inp.caption(what), inp.unit, tuple(bars), tuple(refs))

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from markupsafe import Markup, escape
 
+from ..i18n import _, pgettext, status_label
 from ..numbers import format_number
 from .chartspec import Bar, BarChart, Chart, Line, TimeChart
 
@@ -52,19 +53,22 @@ def render(chart: Chart, chart_id: str) -> Markup:
 
 
 def describe(chart: Chart) -> str:
-    """The chart in words, with every number drawn (for ``aria-label``)."""
+    """The chart in words, with every number drawn (for ``aria-label``), in the current locale."""
+    comma = pgettext("list separator", ", ")
     parts = [chart.caption]
     if isinstance(chart, BarChart):
-        parts.append(", ".join(f"{b.label}{' (this series)' if b.own else ''} {_num(b.value, chart.unit)}" for b in chart.bars))
+        names = [_("{label} (this series)").format(label=b.label) if b.own else b.label for b in chart.bars]
+        parts.append(comma.join(f"{name} {_num(b.value, chart.unit)}" for name, b in zip(names, chart.bars, strict=True)))
         parts += [r.label for r in chart.references]
     else:
         for line in chart.lines:
             if line.role in ("series", "cumulative"):
-                parts.append(f"{line.label}: " + ", ".join(f"{p.label} {_num(p.y, chart.unit)}" for p in line.points))
+                values = comma.join(f"{p.label} {_num(p.y, chart.unit)}" for p in line.points)
+                parts.append(_("{label}: {values}").format(label=line.label, values=values))
             else:
                 parts.append(line.label)
         parts += [m.label for m in chart.markers] + [r.label for r in chart.rules] + [b.label for b in chart.bands]
-    return "; ".join(parts)
+    return pgettext("list separator", "; ").join(parts)
 
 
 # -- scales ----------------------------------------------------------------------------------
@@ -239,7 +243,7 @@ def _polyline(line: Line, x: Callable[[dt.date], float], ys: _Scale) -> list[str
         out.append(f'<polyline class="data line line-{line.role}" points="{points}" fill="none"{_attrs(stroke=colour, stroke_width=width, stroke_dasharray=dash)} stroke-linejoin="round"/>')
     if line.dots:
         for (cx, cy), p in zip(coords, line.points):
-            out.append(f'<circle class="data dot" cx="{cx}" cy="{cy}" r="3" fill="#fff" stroke="{colour}" stroke-width="1.8"><title>{escape(p.label)}: {escape(str(p.y))}</title></circle>')
+            out.append(f'<circle class="data dot" cx="{cx}" cy="{cy}" r="3" fill="#fff" stroke="{colour}" stroke-width="1.8"><title>{escape(_("{label}: {value}").format(label=p.label, value=p.y))}</title></circle>')
     return out
 
 
@@ -259,9 +263,10 @@ def _bar_chart(chart: BarChart, chart_id: str) -> Markup:
     for ref in chart.references:
         y = ys(float(ref.value))
         body.append(f'<polyline class="data line line-target" points="{LEFT},{y} {WIDTH - RIGHT},{y}" fill="none" stroke="#24292f" stroke-width="1.5" stroke-dasharray="6 4"/>')
-    items = [(f'<rect x="2" y="-5" width="12" height="10" fill="{BAR_OWN}"/>', "this series"), (f'<rect x="2" y="-5" width="12" height="10" fill="{BAR_PEER}"/>', "peers")]
+    items = [(f'<rect x="2" y="-5" width="12" height="10" fill="{BAR_OWN}"/>', pgettext("chart", "this series")),
+             (f'<rect x="2" y="-5" width="12" height="10" fill="{BAR_PEER}"/>', pgettext("chart", "peers"))]
     if any(b.breach for b in chart.bars):
-        items.append((f'<rect x="2" y="-5" width="12" height="10" fill="{BREACH}"/>', "breach"))
+        items.append((f'<rect x="2" y="-5" width="12" height="10" fill="{BREACH}"/>', pgettext("chart", "breach")))
     items += [(_line_swatch("target"), r.label) for r in chart.references]
     legend, legend_height = _legend(items, bottom + 32)
     return _svg(chart, chart_id, bottom + 26 + legend_height, body + legend)
@@ -270,7 +275,7 @@ def _bar_chart(chart: BarChart, chart_id: str) -> Markup:
 def _bar(bar: Bar, left: float, width: float, ys: _Scale, unit: str | None) -> list[str]:
     top, base = ys(float(bar.value)), ys(0.0)
     fill = BREACH if bar.breach else BAR_OWN if bar.own else BAR_PEER
-    text = escape(f"{bar.label}: {_num(bar.value, unit)}")
+    text = escape(_("{label}: {value}").format(label=bar.label, value=_num(bar.value, unit)))
     return [f'<rect class="data bar{" bar-own" if bar.own else ""}" x="{left:.1f}" y="{min(top, base)}" width="{width:.1f}" height="{max(abs(base - top), 0.5):.1f}" fill="{fill}"><title>{text}</title></rect>',
             f'<text x="{left + width / 2:.1f}" y="{min(top, base) - 3}" text-anchor="middle"{_attrs(font_size=FONT - 1)} fill="#57606a">{escape(_num(bar.value, "%" if unit == "%" else None))}</text>']
 
@@ -279,10 +284,12 @@ STATUS_FILL = {"OK": "#2da44e", "WARN": "#d4a72c", "BREACH": BREACH, "UNKNOWN": 
 
 
 def status_bar(summary: Mapping[str, int], order: tuple[str, ...]) -> Markup:
-    """A horizontal bar split by status counts, labelled for screen readers."""
+    """A horizontal bar split by status counts, labelled for screen readers in the current
+    locale (``2 BREACH, 4 WARN``; ``BREACH 未达标 2 项，WARN 预警 4 项``)."""
     counts = {s: summary.get(s, 0) for s in order}
     total = sum(counts.values())
-    label = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no targets"
+    words = (_("{count} {status}").format(count=n, status=status_label(s)) for s, n in counts.items() if n)
+    label = pgettext("list separator", ", ").join(words) or _("no targets")
     out = [f'<svg class="status-bar" viewBox="0 0 600 14" width="600" height="14" role="img" aria-label="{escape(label)}" preserveAspectRatio="none"><title>{escape(label)}</title>']
     x = 0.0
     for status, n in counts.items():

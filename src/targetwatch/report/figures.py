@@ -7,6 +7,9 @@ and ``coverage``; the peers for ``rank`` and ``share``; the deadline for ``miles
 age for ``freshness``. A kind the report does not know, or a builder that meets details it
 did not expect, falls back to a plain line chart of the series: a report never fails on a
 chart.
+
+Every text a chart shows (caption, legend, band and marker labels) is built in the current
+locale (:mod:`targetwatch.i18n`); the English text is the msgid itself.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..i18n import _, pgettext, status_label
 from ..model import Status
 from ..numbers import format_number
 from .chartspec import Band, Chart, Line, Marker, Point, TimeChart, VRule
@@ -75,8 +79,10 @@ class FigureInput:
     def caption(self, what: str) -> str:
         info = self.indicators.get(self.verdict.indicator)
         name = (info.title if info and info.title else None) or self.verdict.indicator
-        labels = ", ".join(v for _, v in self.verdict.labels)
-        return f"{name}{f' ({labels})' if labels else ''}: {what}"
+        labels = pgettext("list separator", ", ").join(v for _key, v in self.verdict.labels)
+        if labels:
+            return _("{name} ({labels}): {what}").format(name=name, labels=labels, what=what)
+        return _("{name}: {what}").format(name=name, what=what)
 
 
 Builder = Callable[[FigureInput], Chart | None]
@@ -140,7 +146,7 @@ def fmt_value(inp: FigureInput, value: Decimal | int | None) -> str:
 
 
 def _as_of_rule(inp: FigureInput, start: dt.date, end: dt.date) -> tuple[VRule, ...]:
-    return (VRule("as_of", f"as of {inp.today}", inp.today),) if start < inp.today < end else ()
+    return (VRule("as_of", _("as of {date}").format(date=inp.today), inp.today),) if start < inp.today < end else ()
 
 
 def _recent(series: Series | None, judged: Period | None = None) -> list[tuple[Period, Decimal]]:
@@ -162,39 +168,57 @@ def plain(inp: FigureInput) -> TimeChart | None:
     points = _recent(inp.series)
     if not points:
         return None
-    start, end = points[0][0].start, max(p.end for p, _ in points)
-    bands = (Band("judged", f"judged: {judged}", judged.start, judged.end),) if judged is not None and judged.start >= start else ()
-    markers = tuple(Marker("breach", f"{inp.verdict.status.value}: {p.label}", Point(_mid(p), v, p.label)) for p, v in points if inp.breached and p == judged)
-    return TimeChart(inp.caption("observations"), inp.unit, start, end, (Line("series", inp.verdict.indicator, _obs(points), dots=True),),
+    start, end = points[0][0].start, max(p.end for p, _v in points)
+    bands = (_judged_band(judged),) if judged is not None and judged.start >= start else ()
+    status = status_label(inp.verdict.status.value)
+    markers = tuple(Marker("breach", _("{status}: {period}").format(status=status, period=p.label), Point(_mid(p), v, p.label))
+                    for p, v in points if inp.breached and p == judged)
+    return TimeChart(inp.caption(pgettext("chart", "observations")), inp.unit, start, end, (Line("series", inp.verdict.indicator, _obs(points), dots=True),),
                      markers, _as_of_rule(inp, start, end), bands)
+
+
+def _judged_band(judged: Period) -> Band:
+    return Band("judged", _("judged: {period}").format(period=judged), judged.start, judged.end)
+
+
+def _breach_at(value: str, period: object) -> str:
+    return _("breach: {value} for {period}").format(value=value, period=period)
+
+
+def _in(how: str, period: Period) -> str:
+    """``sum in 2023-H2``: an aggregate over a period, for captions and legends."""
+    from ..default_plugins.pace import aggregate_word
+
+    return _("{how} in {period}").format(how=aggregate_word(how), period=period)
 
 
 def _level(inp: FigureInput, points: list[tuple[Period, Decimal]], bounds: Sequence[tuple[Any, str, Decimal | None]],
            alerts: Callable[[Decimal], bool] | None, what: str, unit: str | None = None) -> TimeChart | None:
-    """Values against horizontal bounds (role, name, value); every value that ``alerts`` is marked."""
+    """Values against horizontal bounds (role, translated label with a ``{value}`` placeholder,
+    value); every value that ``alerts`` is marked."""
     if not points:
         return None
     unit = inp.unit if unit is None else unit
     judged = inp.verdict.period
-    start, end = points[0][0].start, max(p.end for p, _ in points)
+    start, end = points[0][0].start, max(p.end for p, _v in points)
     if judged is not None:
         start, end = min(start, judged.start), max(end, judged.end)
     lines = [Line("series", what, _obs(points), dots=True)]
-    for role, name, value in bounds:
+    for role, label, value in bounds:
         if value is not None:
-            lines.append(_hline(role, f"{name} {format_number(value, unit)}", value, start, end))
+            lines.append(_hline(role, label.format(value=format_number(value, unit)), value, start, end))
     flagged = [(p, v) for p, v in points if (alerts(v) if alerts else inp.breached and p == judged)]
-    markers = tuple(Marker("breach", f"breach: {format_number(v, unit)} for {p.label}", Point(_mid(p), v, p.label)) for p, v in flagged)
-    bands = (Band("judged", f"judged: {judged}", judged.start, judged.end),) if judged is not None else ()
+    markers = tuple(Marker("breach", _breach_at(format_number(v, unit), p.label), Point(_mid(p), v, p.label)) for p, v in flagged)
+    bands = (_judged_band(judged),) if judged is not None else ()
     return TimeChart(inp.caption(what), unit, start, end, tuple(lines), markers, _as_of_rule(inp, start, end), bands)
 
 
 def threshold(inp: FigureInput) -> TimeChart | None:
     crit = inp.param("critical")
     alerts = crit().alerts if callable(crit) else None
-    bounds = [("target", "min", as_decimal(inp.detail("min"))), ("target", "max", as_decimal(inp.detail("max"))),
-              ("warn", "warn below", as_decimal(inp.detail("warn_min"))), ("warn", "warn above", as_decimal(inp.detail("warn_max")))]
-    return _level(inp, _recent(inp.series, inp.verdict.period), bounds, alerts, "observations")
+    bounds = [("target", _("min {value}"), as_decimal(inp.detail("min"))), ("target", _("max {value}"), as_decimal(inp.detail("max"))),
+              ("warn", _("warn below {value}"), as_decimal(inp.detail("warn_min"))), ("warn", _("warn above {value}"), as_decimal(inp.detail("warn_max")))]
+    return _level(inp, _recent(inp.series, inp.verdict.period), bounds, alerts, pgettext("chart", "observations"))
 
 
 def coverage(inp: FigureInput) -> TimeChart | None:
@@ -216,8 +240,8 @@ def coverage(inp: FigureInput) -> TimeChart | None:
     def alerts(v: Decimal) -> bool:
         return (low is not None and v < low) or (high is not None and v > high)
 
-    bounds = [("target", "min", low), ("target", "max", high), ("warn", "warn below", as_decimal(inp.detail("warn_min")))]
-    return _level(inp, points, bounds, alerts, "coverage", unit="%")
+    bounds = [("target", _("min {value}"), low), ("target", _("max {value}"), high), ("warn", _("warn below {value}"), as_decimal(inp.detail("warn_min")))]
+    return _level(inp, points, bounds, alerts, pgettext("chart", "coverage"), unit="%")
 
 
 def _pace(inp: FigureInput, start: dt.date, end: dt.date, obs: Sequence[tuple[Period, Decimal]], target: Decimal,
@@ -232,24 +256,26 @@ def _pace(inp: FigureInput, start: dt.date, end: dt.date, obs: Sequence[tuple[Pe
         total = total + (1 if count else v) if increments else v
         x = min(max(p.end, start), end, today if open_ else end)
         points.append(Point(x, total, p.label))
-    word = "allowance" if ceiling else "target"
-    lines = [Line("cumulative", "count so far" if count else "total so far", tuple(points), dots=True),
-             _hline("target", f"{'max' if ceiling else 'target'} {fmt_value(inp, target)}", target, start, end)]
+    so_far = pgettext("chart", "count so far") if count else pgettext("chart", "total so far")
+    limit = (_("max {value}") if ceiling else _("target {value}")).format(value=fmt_value(inp, target))
+    lines = [Line("cumulative", so_far, tuple(points), dots=True), _hline("target", limit, target, start, end)]
     markers: list[Marker] = []
     if open_:
-        lines.append(Line("pace", f"pace ({word} × time elapsed)", (Point(start, Decimal(0), str(start)), Point(end, target, str(end - ONE_DAY)))))
+        pace = _("pace (allowance × time elapsed)") if ceiling else _("pace (target × time elapsed)")
+        lines.append(Line("pace", pace, (Point(start, Decimal(0), str(start)), Point(end, target, str(end - ONE_DAY)))))
         expected = as_decimal(inp.detail("expected"))
         if expected is not None:
-            markers.append(Marker("expected", f"expected by now {fmt_value(inp, expected)}", Point(today, expected, str(today))))
+            markers.append(Marker("expected", _("expected by now {value}").format(value=fmt_value(inp, expected)), Point(today, expected, str(today))))
         forecast = as_decimal(inp.detail("forecast"))
         if forecast is not None and points:
             last = points[-1]
-            lines.append(Line("forecast", f"forecast {fmt_value(inp, forecast)}", (Point(today, last.y, str(today)), Point(end, forecast, str(end - ONE_DAY)))))
+            lines.append(Line("forecast", _("forecast {value}").format(value=fmt_value(inp, forecast)), (Point(today, last.y, str(today)), Point(end, forecast, str(end - ONE_DAY)))))
     if inp.breached and points:
         last = points[-1]
-        markers.append(Marker("breach", f"{inp.verdict.status.value}: {fmt_value(inp, last.y)} by {last.label}", last))
+        status = status_label(inp.verdict.status.value)
+        markers.append(Marker("breach", _("{status}: {value} by {period}").format(status=status, value=fmt_value(inp, last.y), period=last.label), last))
     rules = _as_of_rule(inp, start, end)
-    return TimeChart(inp.caption(f"{start} to {end - ONE_DAY}"), inp.unit, start, end, tuple(lines), tuple(markers), rules, zero=True)
+    return TimeChart(inp.caption(_("{start} to {end}").format(start=start, end=end - ONE_DAY)), inp.unit, start, end, tuple(lines), tuple(markers), rules, zero=True)
 
 
 def minimum(inp: FigureInput) -> TimeChart | None:
@@ -263,9 +289,9 @@ def minimum(inp: FigureInput) -> TimeChart | None:
         return None
     if how in ("sum", "count"):
         chart = _pace(inp, period.start, period.end, obs, target, increments=True, count=how == "count")
-        return attrs.evolve(chart, caption=inp.caption(f"{how} in {period}"))
-    bounds = [("target", "min", target), ("warn", "warn below", as_decimal(inp.param("warn_below")))]
-    return _level(inp, list(obs), bounds, None, f"{how} in {period}")
+        return attrs.evolve(chart, caption=inp.caption(_in(how, period)))
+    bounds = [("target", _("min {value}"), target), ("warn", _("warn below {value}"), as_decimal(inp.param("warn_below")))]
+    return _level(inp, list(obs), bounds, None, _in(how, period))
 
 
 def progress(inp: FigureInput) -> TimeChart | None:
@@ -275,7 +301,7 @@ def progress(inp: FigureInput) -> TimeChart | None:
         return None
     obs = [(p, v) for p, v in (inp.series or ()) if start <= p.start <= deadline]
     chart = _pace(inp, start, deadline + ONE_DAY, obs, target, increments=not inp.param("cumulative", False))
-    return attrs.evolve(chart, caption=inp.caption(f"progress from {start} to {deadline}"))
+    return attrs.evolve(chart, caption=inp.caption(_("progress from {start} to {deadline}").format(start=start, deadline=deadline)))
 
 
 def cap(inp: FigureInput) -> TimeChart | None:
@@ -289,12 +315,12 @@ def cap(inp: FigureInput) -> TimeChart | None:
 
         obs = observations_in(inp.series, judged) if inp.series is not None else []
         chart = _pace(inp, judged.start, judged.end, obs, ceiling, increments=True, ceiling=True)
-        return attrs.evolve(chart, caption=inp.caption(f"sum in {judged}"))
+        return attrs.evolve(chart, caption=inp.caption(_in("sum", judged)))
     points = _recent(inp.series, judged)
     if how != "latest" and judged is not None and inp.series is not None:
         points = [(p, v) for p, v in inp.series.within(judged)]
-    bounds = [("target", "max", ceiling), ("warn", "warn above", as_decimal(inp.detail("warn_at")))]
-    return _level(inp, points, bounds, lambda v: v > ceiling, "observations")
+    bounds = [("target", _("max {value}"), ceiling), ("warn", _("warn above {value}"), as_decimal(inp.detail("warn_at")))]
+    return _level(inp, points, bounds, lambda v: v > ceiling, pgettext("chart", "observations"))
 
 
 def growth(inp: FigureInput) -> TimeChart | None:
@@ -314,11 +340,16 @@ def growth(inp: FigureInput) -> TimeChart | None:
     lines = [Line("series", inp.verdict.indicator, _obs(points), dots=True)]
     for role, level in needed:
         if level is not None:
-            word = "warning level" if role == "warn" else "level that passes"
-            lines.append(_hline(role, f"{word} {fmt_value(inp, level)}", level, judged.start, judged.end))
-    bands = (Band("base", f"base: {base_period}", base_period.start, base_period.end), Band("judged", f"judged: {judged}", judged.start, judged.end))
-    markers = (Marker("breach", f"breach: {fmt_value(inp, current)} for {judged}", Point(_mid(judged), current, judged.label)),) if inp.breached else ()
-    what = f"{judged} against {base_period} ({inp.detail('compare') or 'growth'})"
+            label = _("warning level {value}") if role == "warn" else _("level that passes {value}")
+            lines.append(_hline(role, label.format(value=fmt_value(inp, level)), level, judged.start, judged.end))
+    bands = (Band("base", _("base: {period}").format(period=base_period), base_period.start, base_period.end), _judged_band(judged))
+    markers = (Marker("breach", _breach_at(fmt_value(inp, current), judged), Point(_mid(judged), current, judged.label)),) if inp.breached else ()
+    compare = str(inp.detail("compare") or "growth")
+    # The English text shows the parameter's own value (year_on_year), so the msgids are those.
+    words = {"year_on_year": pgettext("growth comparison", "year_on_year"), "period_on_period": pgettext("growth comparison", "period_on_period"),
+             "baseline": pgettext("growth comparison", "baseline"), "cagr": pgettext("growth comparison", "cagr"),
+             "growth": pgettext("growth comparison", "growth")}
+    what = _("{period} against {base} ({compare})").format(period=judged, base=base_period, compare=words.get(compare, compare))
     return TimeChart(inp.caption(what), inp.unit, start, end, tuple(lines), markers, (), bands)
 
 
@@ -329,28 +360,30 @@ def milestone(inp: FigureInput) -> TimeChart | None:
     if not points:
         return None
     start = min(points[0][0].start, deadline - dt.timedelta(days=30))
-    end = max(deadline + ONE_DAY, inp.today + ONE_DAY, max(p.end for p, _ in points))
-    lines = (Line("series", inp.verdict.indicator, _obs(points), dots=True), _hline("target", f"done at {fmt_value(inp, done_at)}", done_at, start, end))
-    rules = (VRule("deadline", f"deadline {deadline}", deadline + ONE_DAY), *_as_of_rule(inp, start, end))
-    markers = (Marker("breach", f"{inp.verdict.status.value}: not done by {deadline}", Point(deadline + ONE_DAY, points[-1][1], str(deadline))),) if inp.breached else ()
-    return TimeChart(inp.caption(f"due by {deadline}"), inp.unit, start, end, lines, markers, rules)
+    end = max(deadline + ONE_DAY, inp.today + ONE_DAY, max(p.end for p, _v in points))
+    done = _("done at {value}").format(value=fmt_value(inp, done_at))
+    lines = (Line("series", inp.verdict.indicator, _obs(points), dots=True), _hline("target", done, done_at, start, end))
+    rules = (VRule("deadline", _("deadline {date}").format(date=deadline), deadline + ONE_DAY), *_as_of_rule(inp, start, end))
+    late = _("{status}: not done by {deadline}").format(status=status_label(inp.verdict.status.value), deadline=deadline)
+    markers = (Marker("breach", late, Point(deadline + ONE_DAY, points[-1][1], str(deadline))),) if inp.breached else ()
+    return TimeChart(inp.caption(_("due by {deadline}").format(deadline=deadline)), inp.unit, start, end, lines, markers, rules)
 
 
 def freshness(inp: FigureInput) -> TimeChart | None:
     points = _recent(inp.series)
     if not points:
         return None
-    start, end = points[0][0].start, max(max(p.end for p, _ in points), inp.today + ONE_DAY)
+    start, end = points[0][0].start, max(max(p.end for p, _v in points), inp.today + ONE_DAY)
     rules = list(_as_of_rule(inp, start, end + ONE_DAY))
     days = as_decimal(inp.verdict.target)
     if days is not None and inp.detail("period_end") is not None:
         stale = _day(inp.detail("period_end")) + dt.timedelta(days=int(days))
         end = max(end, stale + ONE_DAY)
-        rules.append(VRule("stale", f"stale after {stale}", stale))
+        rules.append(VRule("stale", _("stale after {date}").format(date=stale), stale))
     newest_p, newest_v = points[-1]
-    markers = (Marker("breach", f"stale: newest data is for {newest_p}", Point(_mid(newest_p), newest_v, newest_p.label)),) if inp.breached else ()
+    markers = (Marker("breach", _("stale: newest data is for {period}").format(period=newest_p), Point(_mid(newest_p), newest_v, newest_p.label)),) if inp.breached else ()
     line = Line("series", inp.verdict.indicator, _obs(points), dots=True)
-    return TimeChart(inp.caption(f"newest data {newest_p}"), inp.unit, start, end, (line,), markers, tuple(rules))
+    return TimeChart(inp.caption(_("newest data {period}").format(period=newest_p)), inp.unit, start, end, (line,), markers, tuple(rules))
 
 
 def builders() -> dict[str, Builder]:
