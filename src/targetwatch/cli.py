@@ -135,8 +135,14 @@ def check(config_path: Path | None, as_of: str | None, rule_ids: tuple[str, ...]
     alerting = Alerting(config.alerting, engine.rules, registry, base_dir=str(config.base_dir))
     now = config.calendar.moment(now_text) if now_text else _now(config)
     pings = config.alerting.pings
+    # A progress line on stderr, for long runs on a terminal only: cron output stays clean.
+    from .progress import TerminalProgress
+
+    progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() and not quiet else None
+    if progress is not None:
+        click.get_current_context().call_on_close(progress.close)  # erased on errors too
     if dry_run:
-        result = engine.check(as_of, rules=rules)
+        result = engine.check(as_of, rules=rules, progress=progress)
         if config.alerting.state_path.exists():
             result = alerting.mark_silenced(result, now)
     else:
@@ -146,11 +152,13 @@ def check(config_path: Path | None, as_of: str | None, rule_ids: tuple[str, ...]
         with run_lock(config.alerting.state_path.with_name("lock"), wait=wait):
             ping(pings.start, timeout=pings.timeout.total_seconds())
             try:
-                result = engine.check(as_of, rules=rules)
+                result = engine.check(as_of, rules=rules, progress=progress)
                 result = alerting.process(result, now, exclusive=True, checkpoint=_checkpoint).result
             except BaseException:
                 ping(pings.fail, timeout=pings.timeout.total_seconds(), body="targetwatch check failed")
                 raise
+    if progress is not None:
+        progress.close()
     if registry.failures:
         result = attrs.evolve(result, problems=(*result.problems, *(Problem(str(f)) for f in registry.failures)))
     use_color = sys.stdout.isatty() if color is None else color

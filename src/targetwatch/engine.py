@@ -22,6 +22,7 @@ from .errors import ConfigError, Problem, SourceError, TargetwatchError
 from .kind import EvalContext, RuleKind
 from .model import Indicator, Judgement, Rule, Status, Verdict, exit_code
 from .numbers import exact_context
+from .progress import Progress, counted
 from .source import CallableSource, RowsSource, Source, SourceContext, SourceRequest
 
 if TYPE_CHECKING:
@@ -59,8 +60,10 @@ def evaluate(
     indicators: Mapping[str, Indicator] | None = None,
     *,
     plugin_of: Callable[[str], str | None] = lambda kind: None,
+    progress: Progress | None = None,
 ) -> list[Verdict]:
-    """Judge every rule on every series it selects, as of ``as_of`` (pure: no clock, no I/O).
+    """Judge every rule on every series it selects, as of ``as_of`` (pure: no clock, no I/O;
+    ``progress``, when given, hears ``("rules judged", done, total)`` after each rule).
 
     Only observations available at ``as_of`` are seen: from their ``reported_at`` moment
     when the source gives one, else from the start of their period (see
@@ -72,7 +75,9 @@ def evaluate(
     visible = data.visible(as_of)
     ctx = EvalContext(as_of, calendar, visible, dict(indicators or {}))
     verdicts: list[Verdict] = []
-    for rule in rules:
+    for done, rule in enumerate(rules, start=1):
+        if progress is not None:
+            progress("rules judged", done - 1, len(rules))
         kind = kinds[rule.kind]
         selected = visible.select(rule.indicator, rule.selector)
         if not selected:
@@ -211,7 +216,7 @@ class Engine:
         since = {name: day for name, day in earliest.items() if day is not None}
         return SourceRequest(frozenset(earliest), as_of.date(), since)
 
-    def load(self, indicators: Collection[str] | SourceRequest | None = None) -> tuple[Dataset, list[Problem]]:
+    def load(self, indicators: Collection[str] | SourceRequest | None = None, *, progress: Progress | None = None) -> tuple[Dataset, list[Problem]]:
         """Read what is asked (indicator names, a :class:`SourceRequest`, or everything for
         ``None``) from every source, each indicator once.
 
@@ -225,7 +230,7 @@ class Engine:
             try:
                 read_request = getattr(source, "read_request", None)
                 records = read_request(request) if callable(read_request) else source.read(request.indicators)
-                loaded = Dataset.from_records(records, self.calendar, source=name)
+                loaded = Dataset.from_records(counted(records, progress, f"rows read from {name}"), self.calendar, source=name)
                 data = data.merged(loaded)
             except SourceError as exc:
                 problems.append(Problem(str(exc) if exc.source else f"source {name!r}: {exc}"))
@@ -253,14 +258,17 @@ class Engine:
         *,
         rules: Sequence[Rule] | None = None,
         data: Dataset | None = None,
+        progress: Progress | None = None,
     ) -> CheckResult:
-        """Load the data the rules need and judge them as of ``as_of``."""
+        """Load the data the rules need and judge them as of ``as_of`` (``progress`` hears how
+        many rows were read and rules judged, for a progress display)."""
         moment = self.moment(as_of)
         chosen = list(self.select() if rules is None else rules)
         problems: list[Problem] = []
         if data is None:
-            data, problems = self.load(self.request(chosen, moment))
-        verdicts = evaluate(chosen, data, moment, self.calendar, self.registry.kinds, self.indicators, plugin_of=self._plugin_of)
+            data, problems = self.load(self.request(chosen, moment), progress=progress)
+        verdicts = evaluate(chosen, data, moment, self.calendar, self.registry.kinds, self.indicators,
+                            plugin_of=self._plugin_of, progress=progress)
         return CheckResult(moment, tuple(verdicts), tuple(problems))
 
 
