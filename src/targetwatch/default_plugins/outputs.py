@@ -175,7 +175,9 @@ class JsonFormat(OutputFormat):
         }
         # Compact unless a person is reading: the indenting encoder is pure Python and many
         # times slower than the C one on hundreds of thousands of verdicts.
-        return json.dumps(doc, ensure_ascii=False, indent=2 if options.pretty else None, default=_json_default) + "\n"
+        if options.pretty:
+            return json.dumps(doc, ensure_ascii=False, indent=2, default=_json_default) + "\n"
+        return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=_json_default) + "\n"
 
 
 _FORMATS: Final[tuple[Callable[[], OutputFormat], ...]] = (TableFormat, JsonFormat)
