@@ -398,3 +398,34 @@ def test_a_channel_that_is_down_never_stops_the_others(tw: Invoke, seed_copy: Pa
     assert console_digests(second.stderr) == 0 and len(notes(seed_copy)) == 1  # the others are not told twice
     assert receiver.accepted_keys() == {rows[0]["key"]: 1}
     assert {e["rule"] for e in receiver.accepted()[0].json()["events"]} == NOT_OK
+
+
+def test_a_rule_taken_out_of_the_config_is_resolved_once_and_leaves_status(seed_copy: Path) -> None:
+    """A removed rule's alert does not fire forever: its channels hear it is no longer checked."""
+    from click.testing import CliRunner
+
+    from targetwatch.cli import cli
+    from targetwatch.plugins import Registry
+
+    def run(*args: str) -> tuple[int, str, str]:
+        r = CliRunner().invoke(cli, [*args, "-c", str(seed_copy)], obj=Registry(entry_points=False))
+        return r.exit_code, r.stdout, r.stderr
+
+    assert run("check")[0] == 2
+    log = seed_copy.parent / ".targetwatch" / "notifications.jsonl"
+    lines = len(log.read_text(encoding="utf-8").splitlines())
+    # Only some rules judged: the others keep their alerts.
+    assert run("check", "--rule", "sport.*")[0] == 1
+    assert len(log.read_text(encoding="utf-8").splitlines()) == lines
+    assert "schools.private-share-cap" in run("status")[1]
+    # The cap rule is taken out of its file.
+    rules = seed_copy.parent / "rules" / "schools.toml"
+    text = rules.read_text(encoding="utf-8")
+    start = text.index('[[rule]]\nid = "schools.private-share-cap"')
+    rules.write_text(text[:start] + text[text.index("[[rule]]", start + 1):], encoding="utf-8")
+    assert run("check")[0] == 2  # the other breach remains
+    entries = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()[lines:]]
+    (entry,) = entries
+    (event,) = [e for e in entry["events"] if e["rule"] == "schools.private-share-cap"]
+    assert event["kind"] == "resolved" and "no longer checked" in event["message"]
+    assert "schools.private-share-cap" not in run("status")[1]

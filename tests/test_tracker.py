@@ -381,3 +381,42 @@ def test_outbox_payload_is_json_with_the_key(tmp_path: Path) -> None:
     rec = Tracker(store, policy_of(("a",))).record(result(v()), T0)
     (payload,) = [json.loads(r[0]) for r in store.db.execute("SELECT payload FROM outbox")]
     assert payload["key"] == rec.messages[0].key and payload["events"][0]["key"] == rec.events["a"][0].key
+
+
+# --- alerts that are no longer checked -------------------------------------------------------
+
+def test_a_series_that_vanishes_is_resolved_to_the_channels_told_and_forgotten() -> None:
+    store = StateStore.memory()
+    tracker = Tracker(store, policy_of(("a",)))
+    both = result(v(district="A"), v(district="B"))
+    assert len(tracker.record(both, T0, scope=(["sales.min"], ["sales.min"])).events["a"]) == 2
+    rec = tracker.record(result(v(district="A")), T0 + H, scope=(["sales.min"], ["sales.min"]))
+    (event,) = rec.events["a"]
+    assert (event.kind, event.labels, event.previous) == (EventKind.RESOLVED, (("district", "B"),), Status.BREACH)
+    assert "no longer checked" in event.message and "no longer in the data" in event.message
+    assert set(store.alerts()) == {("sales.min", "district=A")}
+    assert [k for k in store.deliveries() if k[1] == "district=B"] == []
+    assert tracker.record(result(v(district="A")), T0 + 2 * H, scope=(["sales.min"], ["sales.min"])).messages == ()
+
+
+def test_rules_not_evaluated_this_run_keep_their_alerts() -> None:
+    store = StateStore.memory()
+    tracker = Tracker(store, policy_of(("a",)))
+    tracker.record(result(v(), v(rule="costs.max")), T0, scope=(["sales.min", "costs.max"], ["sales.min", "costs.max"]))
+    # `check --rule sales.min`: costs.max was not judged, and it is still in the config.
+    rec = tracker.record(result(v()), T0 + H, scope=(["sales.min"], ["sales.min", "costs.max"]))
+    assert rec.messages == ()
+    assert ("costs.max", "district=A") in store.alerts()
+
+
+def test_a_removed_rule_is_resolved_and_forgotten_and_one_never_told_goes_quietly() -> None:
+    store = StateStore.memory()
+    tracker = Tracker(store, policy_of(("a",), for_checks=3))
+    tracker.record(result(v(), v(rule="costs.max", status=Status.OK, value=1)), T0, scope=(["sales.min", "costs.max"], ["sales.min", "costs.max"]))
+    tracker2 = Tracker(store, policy_of(("a",)))
+    tracker2.record(result(v(rule="old.rule")), T0 + H, scope=(["old.rule"], ["old.rule", "sales.min", "costs.max"]))
+    rec = tracker2.record(result(v()), T0 + 2 * H, scope=(["sales.min"], ["sales.min"]))
+    told = [(e.rule, e.kind) for e in rec.events["a"]]
+    assert ("old.rule", EventKind.RESOLVED) in told and "configuration" in next(e.message for e in rec.events["a"] if e.rule == "old.rule")
+    assert not any(e.rule == "costs.max" for e in rec.events["a"])  # never fired, never told: forgotten quietly
+    assert {k[0] for k in store.alerts()} == {"sales.min"}

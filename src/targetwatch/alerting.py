@@ -80,18 +80,30 @@ class Alerting:
                 log.error("channel %r could not be opened: %s", name, broken[name])
         return notifiers, broken
 
-    def process(self, result: CheckResult, now: dt.datetime, *, exclusive: bool = False, checkpoint: Callable[[str], None] = lambda name: None) -> Processed:
+    def process(
+        self,
+        result: CheckResult,
+        now: dt.datetime,
+        *,
+        exclusive: bool = False,
+        evaluated: Sequence[str] | None = None,
+        checkpoint: Callable[[str], None] = lambda name: None,
+    ) -> Processed:
         """Record ``result`` (state, history, outbox) in one transaction, then deliver.
 
         ``exclusive``: the caller holds the run lock, so messages a crashed run had leased are
-        sent now rather than when the lease runs out.
+        sent now rather than when the lease runs out. ``evaluated``: the ids of the rules this
+        run judged; alerts of their series no longer judged, and of rules the config no longer
+        has (or has disabled), are resolved and forgotten.
         """
         tracker = self.tracker()
         if exclusive:
             released = self.store.release_leases()
             if released:
                 log.info("released %d message(s) a crashed run had been sending", released)
-        recorded = tracker.record(result, now, checkpoint=checkpoint)
+        known = [r.id for r in self.rules.values() if r.enabled]
+        scope = None if evaluated is None else (evaluated, known)
+        recorded = tracker.record(result, now, scope=scope, checkpoint=checkpoint)
         notifiers, broken = self.open_channels()
         deliveries = tracker.deliver(notifiers, now, broken=broken, checkpoint=checkpoint)
         dead = self.store.outbox(states=("dead",))

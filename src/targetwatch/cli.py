@@ -153,7 +153,7 @@ def check(config_path: Path | None, as_of: str | None, rule_ids: tuple[str, ...]
             ping(pings.start, timeout=pings.timeout.total_seconds())
             try:
                 result = engine.check(as_of, rules=rules, progress=progress)
-                result = alerting.process(result, now, exclusive=True, checkpoint=_checkpoint).result
+                result = alerting.process(result, now, exclusive=True, evaluated=[r.id for r in rules], checkpoint=_checkpoint).result
             except BaseException:
                 ping(pings.fail, timeout=pings.timeout.total_seconds(), body="targetwatch check failed")
                 raise

@@ -245,6 +245,11 @@ class StateStore:
             [(r, s, c, st.episode, st.announced, _s(st.value), _t(st.last_sent), st.repeats) for r, s, c, st in rows],
         )
 
+    def forget(self, rule: str, series: str) -> None:
+        """Drop an alert and what its channels were told (inside the caller's transaction)."""
+        self.db.execute("DELETE FROM alerts WHERE rule = ? AND series = ?", (rule, series))
+        self.db.execute("DELETE FROM deliveries WHERE rule = ? AND series = ?", (rule, series))
+
     def start_run(self, started_at: dt.datetime, as_of: dt.datetime, summary: dict[str, int]) -> int:
         cursor = self.db.execute("INSERT INTO runs (started_at, as_of, summary) VALUES (?,?,?)", (_t(started_at), _t(as_of), json.dumps(summary)))
         return int(cursor.lastrowid or 0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -78,9 +78,21 @@ class Tracker:
         self.retry_after = retry_after
         self.retry_max = retry_max
 
-    def record(self, result: CheckResult, now: dt.datetime, *, checkpoint: Callable[[str], None] = lambda name: None) -> Recorded:
+    def record(
+        self,
+        result: CheckResult,
+        now: dt.datetime,
+        *,
+        scope: tuple[Collection[str], Collection[str]] | None = None,
+        checkpoint: Callable[[str], None] = lambda name: None,
+    ) -> Recorded:
         """Apply one check's verdicts: in one transaction, update every alert, write history,
-        and put one digest per channel with news in the outbox."""
+        and put one digest per channel with news in the outbox.
+
+        ``scope`` = (rules evaluated by this run, rules the config still has): a remembered
+        alert of an evaluated rule whose series this run did not judge, or of a rule the config
+        no longer has, is forgotten — after a resolved notice ("no longer checked") to every
+        channel that was told it fired. Without ``scope`` nothing is forgotten."""
         store = self.store
         with store.transaction():
             alerts = store.alerts()
@@ -88,7 +100,8 @@ class Tracker:
             silences = [s for s in store.silences() if s.active(now)]
             run = store.start_run(now, result.as_of, result.summary)
             verdicts: list[Verdict] = []
-            alert_rows, delivery_rows, history_rows = [], [], []
+            alert_rows, delivery_rows = [], []
+            history_rows: list[tuple[object, ...]] = []
             events: dict[str, list[Event]] = {}
             for verdict in result.verdicts:
                 series = verdict.series_key
@@ -116,6 +129,12 @@ class Tracker:
                     kind, key, channel_state = said
                     delivery_rows.append((verdict.rule, series, channel, channel_state))
                     events.setdefault(channel, []).append(_event(kind, key, verdict, previous, current))
+            if scope is not None:
+                judged = {(v.rule, v.series_key) for v in result.verdicts}
+                evaluated, known = (set(scope[0]), set(scope[1]))
+                gone = [key for key in alerts if key not in judged and (key[0] in evaluated or key[0] not in known)]
+                if gone:
+                    self._forget(gone, alerts, told, known, now, run, history_rows, events)
             store.save_alerts(alert_rows)
             store.save_deliveries(delivery_rows)
             store.add_history(history_rows)
@@ -129,6 +148,39 @@ class Tracker:
             store.add_events(event_rows)
             checkpoint("before-commit")
         return Recorded(tuple(verdicts), {c: tuple(e) for c, e in events.items()}, tuple(messages))
+
+    def _forget(
+        self,
+        gone: Sequence[tuple[str, str]],
+        alerts: Mapping[tuple[str, str], AlertState],
+        told: Mapping[tuple[str, str, str], ChannelState],
+        known: Collection[str],
+        now: dt.datetime,
+        run: int,
+        history_rows: list[tuple[object, ...]],
+        events: dict[str, list[Event]],
+    ) -> None:
+        rows = {(r["rule"], r["series"]): r for r in self.store.alert_rows()}
+        for rule, series in gone:
+            state, row = alerts[(rule, series)], rows.get((rule, series), {})
+            why = _("the rule is no longer in the configuration") if rule not in known else _("the series is no longer in the data")
+            message = _("no longer checked: {why}").format(why=why)
+            labels = tuple(sorted(json.loads(row.get("labels") or "{}").items()))
+            gone_verdict = Verdict(rule=rule, title=row.get("title") or rule, kind="", indicator="", labels=labels,
+                                   status=Status.OK, message=message, severity=row.get("severity") or "critical")
+            policy = self.policy_for(gone_verdict)
+            history_rows.append((run, _t(now), _t(now), rule, series, "GONE", state.status.value, None, None, message))
+            for (t_rule, t_series, channel), said in told.items():
+                if (t_rule, t_series) != (rule, series) or not policy.notify_resolved:
+                    continue
+                if said.episode != state.episode or said.announced in (None, "RESOLVED"):
+                    continue
+                key = idempotency_key(rule, series, state.episode, EventKind.RESOLVED.value, "gone", channel)
+                events.setdefault(channel, []).append(Event(
+                    kind=EventKind.RESOLVED, key=key, rule=rule, title=gone_verdict.title, labels=labels, status=Status.OK,
+                    previous=state.status, message=message, severity=gone_verdict.severity, since=now,
+                ))
+            self.store.forget(rule, series)
 
     def _digest(self, channel: str, events: Sequence[Event], as_of: dt.datetime, now: dt.datetime) -> Message:
         order = {EventKind.FIRING: 0, EventKind.CHANGED: 1, EventKind.REPEAT: 2, EventKind.RESOLVED: 3}
