@@ -283,7 +283,7 @@ class _HttpReader:
 
     def read(self, indicators: Collection[str] | None) -> Iterator[Record]:
         params = self.params
-        if params.indicator is not None and indicators is not None and params.indicator not in indicators:
+        if params.none_wanted(indicators):
             return
         conv = _Converter(params, self.context, self.shown, self.hidden)
         wanted = None if indicators is None else frozenset(indicators)

@@ -99,7 +99,7 @@ class _JsonReader:
 
     def read(self, indicators: Collection[str] | None) -> Iterator[Record]:
         params = self.params
-        if params.indicator is not None and indicators is not None and params.indicator not in indicators:
+        if params.none_wanted(indicators):
             return
         conv = RowConverter(params, self.context, params.path)
         wanted = None if indicators is None else frozenset(indicators)

@@ -94,7 +94,7 @@ class _SqliteReader:
 
     def read(self, indicators: Collection[str] | None) -> Iterator[Record]:
         params = self.params
-        if params.indicator is not None and indicators is not None and params.indicator not in indicators:
+        if params.none_wanted(indicators):
             return
         if indicators is not None and not indicators:
             return

@@ -131,6 +131,10 @@ class TabularParams:
         taken = set(self.column_names().values()) | set(self.ignore) | set(self.labels or ())
         return None if REPORTED in taken else REPORTED
 
+    def none_wanted(self, indicators: Collection[str] | None) -> bool:
+        """True when the source holds one fixed indicator that was not asked for: nothing to read."""
+        return self.indicator is not None and indicators is not None and self.indicator not in indicators
+
     def column_names(self) -> dict[str, str]:
         """The actual column name of each of ``indicator``, ``period`` and ``value``."""
         columns = self.columns or {}
