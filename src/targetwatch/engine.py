@@ -228,9 +228,13 @@ class Engine:
         self.skipped.clear()
         for name, source in self.sources.items():
             try:
-                read_request = getattr(source, "read_request", None)
-                records = read_request(request) if callable(read_request) else source.read(request.indicators)
-                loaded = Dataset.from_records(counted(records, progress, f"rows read from {name}"), self.calendar, source=name)
+                read_dataset = getattr(source, "read_dataset", None)
+                if callable(read_dataset):
+                    loaded = read_dataset(request, _stage(progress, f"rows read from {name}"))
+                else:
+                    read_request = getattr(source, "read_request", None)
+                    records = read_request(request) if callable(read_request) else source.read(request.indicators)
+                    loaded = Dataset.from_records(counted(records, progress, f"rows read from {name}"), self.calendar, source=name)
                 data = data.merged(loaded)
             except SourceError as exc:
                 problems.append(Problem(str(exc) if exc.source else f"source {name!r}: {exc}"))
@@ -270,6 +274,13 @@ class Engine:
         verdicts = evaluate(chosen, data, moment, self.calendar, self.registry.kinds, self.indicators,
                             plugin_of=self._plugin_of, progress=progress)
         return CheckResult(moment, tuple(verdicts), tuple(problems))
+
+
+def _stage(progress: Progress | None, stage: str) -> Callable[[int], None]:
+    """A ``rows(done)`` callback for a source that reads whole datasets."""
+    if progress is None:
+        return lambda done: None
+    return lambda done: progress(stage, done, None)
 
 
 def _as_source(name: str, item: SourceLike) -> Source:

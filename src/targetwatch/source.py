@@ -70,6 +70,14 @@ class Source(Protocol):
         A source that can use more of what the engine knows (the period window) may also
         define ``read_request(request: SourceRequest) -> Iterator[Record]``; the engine then
         calls that instead.
+
+        A source that builds series faster than record by record (a columnar reader) may
+        define ``read_dataset(request: SourceRequest, rows: Callable[[int], None]) ->
+        Dataset`` instead: it returns the same :class:`~targetwatch.data.Dataset` that
+        :meth:`Dataset.from_records <targetwatch.data.Dataset.from_records>` would build from
+        its records (series tagged with the source's name, the same errors for the same bad
+        input) and calls ``rows(n)`` now and then with the number of rows read so far. The
+        engine prefers it to ``read_request`` and ``read``.
         """
         ...
 
