@@ -191,8 +191,16 @@ def render_project(out: Path, scale: str) -> None:
         "csv": str((out / "data.csv").resolve()),
         "indicators": decls,
     }
-    config = string.Template((templates / "targetwatch.toml.in").read_text()).substitute(common)
-    (project / "targetwatch.toml").write_text(config)
+    csv_path, parquet_path = (out / "data.csv").resolve(), (out / "data.parquet").resolve()
+    variants = {
+        "targetwatch.toml": f'type = "csv"\npath = "{csv_path}"',
+        "targetwatch-python.toml": f'type = "csv"\npath = "{csv_path}"\nreader = "python"',
+        "targetwatch-parquet.toml": f'type = "parquet"\npath = "{parquet_path}"',
+    }
+    body = (templates / "targetwatch.toml.in").read_text()
+    for name, source in variants.items():
+        (project / name).write_text(string.Template(body).substitute(common, source=source))
+    config = (project / "targetwatch.toml").read_text()
     alerting = string.Template((templates / "alerting.toml.in").read_text()).substitute(common)
     (project / "targetwatch-alerting.toml").write_text(config + alerting)
     fixed = {"year_start": YEAR_START, "year_end": YEAR_END}

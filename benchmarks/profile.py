@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=generate.SCALES, default="small")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--state", action="store_true", help="profile the check with state and alerting")
+    parser.add_argument("--source", choices=("auto", "python", "parquet"), default="auto",
+                        help="which rendered config: CSV read as installed (auto), by the pure-Python reader, or Parquet")
     parser.add_argument("--profiler", choices=("pyinstrument", "cprofile"), default=None)
     parser.add_argument("--top", type=int, default=40, help="rows of the flat listing")
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("TW_BENCH_CACHE", generate.DEFAULT_CACHE)))
@@ -60,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             profiler = "cprofile"
 
     work = Path(tempfile.mkdtemp(prefix="tw-profile-"))
-    config = data / "project" / ("targetwatch-alerting.toml" if args.state else "targetwatch.toml")
+    name = {"auto": "targetwatch.toml", "python": "targetwatch-python.toml", "parquet": "targetwatch-parquet.toml"}[args.source]
+    config = data / "project" / ("targetwatch-alerting.toml" if args.state else name)
     os.environ["TW_BENCH_STATE"] = str(work / "state")
     cli_args = ["check", "--format", "json", "-c", str(config)] + ([] if args.state else ["--dry-run"])
     what = "targetwatch " + " ".join(cli_args) + " > file"
@@ -102,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     head = [f"# Profile: {args.scale}, {what}", "",
             f"profiler {profiler}; wall {wall:.1f} s under the profiler; exit status {code}; JSON output {size:.0f} MiB",
             f"data {data}", ""]
-    out = args.out or HERE / f"profile-{args.scale}{'-state' if args.state else ''}.txt"
+    suffix = ('-state' if args.state else '') + ('' if args.source == 'auto' else f'-{args.source}')
+    out = args.out or HERE / f"profile-{args.scale}{suffix}.txt"
     out.write_text("\n".join(head + body) + "\n")
     shutil.rmtree(work, ignore_errors=True)
     print(out)

@@ -5,15 +5,18 @@
 
 1. Generates the workload if needed (generate.py).
 2. Checks that targetwatch computes what the references compute: the statuses of the library
-   (``Engine.from_config(...).check(as_of=...)``, in a child process), of the CLI dry run
-   and of the CLI check with state (both ``--format json`` to a file) must equal the pandas
-   and the DuckDB reference's on every rule and series. The CLI outputs checked are those of
-   the first timed repetition. Any difference prints the first mismatches and exits 1.
-3. Times, interleaved (the order rotates each repetition), whole processes: ``targetwatch check
-   --dry-run --format json > file``; ``targetwatch check --format json > file`` with state and
-   a file channel (a fresh state folder each repetition); the pandas and the DuckDB reference
-   (each writing every verdict to a file). Wall time by ``time.perf_counter`` around the child,
-   peak RSS from ``os.wait4``'s rusage of that child.
+   (``Engine.from_config(...).check(as_of=...)``, in a child process) and of every CLI run
+   timed (the outputs of its first repetition) must equal the pandas and the DuckDB
+   reference's on every rule and series. Any difference prints the first mismatches and
+   exits 1.
+3. Times, interleaved (the order rotates each repetition), whole processes, each writing every
+   verdict to a file: ``core``, the pure-Python path (``reader = "python"``, what an install
+   without the ``fast`` extra runs), ``check --dry-run --format json``; ``fast``, the same with
+   pyarrow reading the CSV; ``fast-csv``, the same writing ``--format csv`` (the output closest
+   to the references'); ``parquet``, the fast path reading ``data.parquet``; ``state``,
+   ``check --format json`` with state and a file channel (a fresh state folder each
+   repetition); the pandas and the DuckDB reference. Wall time by ``time.perf_counter``
+   around the child, peak RSS by ``/usr/bin/time -f %M``. ``--cases core,fast`` times fewer.
 4. Cold start: ``targetwatch --version`` and ``targetwatch check --dry-run`` on the repo's seed
    example, medians of ``--cold-reps`` whole-process runs (hyperfine when installed).
 
@@ -221,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path(os.environ.get("TW_BENCH_CACHE", generate.DEFAULT_CACHE)))
     parser.add_argument("--no-library-check", action="store_true", help="skip the in-process library check (the CLI outputs are still checked)")
     parser.add_argument("--no-state", action="store_true", help="skip the check-with-state runs")
+    parser.add_argument("--cases", default="", help="comma-separated targetwatch runs to time (default all: core,fast,fast-csv,parquet,state); the references always run")
     parser.add_argument("--report", type=Path, default=None, help="default benchmarks/results-<scale>.md")
     args = parser.parse_args(argv)
 
@@ -241,17 +245,34 @@ def main(argv: list[str] | None = None) -> int:
         folder.mkdir(parents=True)
         return {**os.environ, "TW_BENCH_STATE": str(folder)}
 
+    def tw_case(config: str, fmt: str = "json") -> tuple[list[str], str, bool]:
+        return [*tw, "check", "--dry-run", "--format", fmt, "-c", str(project / config)], fmt, True
+
     cases: dict[str, tuple[list[str], str, bool]] = {
-        "dry": ([*tw, "check", "--dry-run", "--format", "json", "-c", str(project / "targetwatch.toml")], "json", True),
+        "core": tw_case("targetwatch-python.toml"),
+        "fast": tw_case("targetwatch.toml"),
+        "fast-csv": tw_case("targetwatch.toml", "csv"),
+        "parquet": tw_case("targetwatch-parquet.toml"),
         "state": ([*tw, "check", "--format", "json", "-c", str(project / "targetwatch-alerting.toml")], "json", True),
         "pandas": ([py, str(HERE / "reference_pandas.py"), str(data)], "csv", False),
         "duckdb": ([py, str(HERE / "reference_duckdb.py"), str(data)], "csv", False),
     }
     if args.no_state:
         del cases["state"]
+    if not meta.get("parquet"):
+        del cases["parquet"]
+    if args.cases:
+        wanted = set(args.cases.split(",")) | {"pandas", "duckdb"}
+        unknown = wanted - set(cases)
+        if unknown:
+            raise SystemExit(f"run.py: unknown case(s) {sorted(unknown)}; known: {', '.join(cases)}")
+        cases = {k: v for k, v in cases.items() if k in wanted}
     labels = {
-        "dry": "targetwatch `check --dry-run --format json > file`",
-        "state": "targetwatch `check --format json > file`, state + file channel",
+        "core": "core path (`reader = \"python\"`): `check --dry-run --format json > file`",
+        "fast": "fast path (pyarrow reads the CSV): `check --dry-run --format json > file`",
+        "fast-csv": "fast path, verdicts as CSV: `check --dry-run --format csv > file`",
+        "parquet": "fast path, Parquet source: `check --dry-run --format json > file`",
+        "state": "fast path, `check --format json > file` with state + file channel",
         "pandas": "pandas reference (CSV in, verdicts to CSV)",
         "duckdb": "DuckDB reference (CSV in, verdicts to CSV)",
     }
@@ -300,7 +321,7 @@ def verify(scale: str, runs: Path, cases: dict[str, tuple[list[str], str, bool]]
     pandas, duck = statuses_from_csv(runs / "pandas-0.csv"), statuses_from_csv(runs / "duckdb-0.csv")
     problems = compare("duckdb", duck, pandas, "pandas")
     outputs = [("library", runs / "library.csv")] if library_ran else []
-    outputs += [(f"cli-{name}", runs / f"{name}-0.json") for name in ("dry", "state") if name in cases]
+    outputs += [(f"cli-{name}", runs / f"{name}-0.{ext}") for name, (_, ext, is_tw) in cases.items() if is_tw]
     for name, path in outputs:
         got = statuses_from_csv(path) if path.suffix == ".csv" else statuses_from_json(path)
         problems += compare(name, got, pandas, "pandas") + compare(name, got, duck, "duckdb")
@@ -325,7 +346,7 @@ def render(args, meta, data, runs, cases, labels, times, library, cold) -> str: 
         f"- Data: {meta['rows']:,} rows ({(data / 'data.csv').stat().st_size / 2**20:.0f} MiB CSV), {meta['series']:,} series, "
         f"{verdicts:,} verdicts; as_of {meta['as_of']} ({meta['timezone']}); seed {meta['seed']}",
         f"- Machine: {machine()}; targetwatch at {git_commit()}; {time.strftime('%Y-%m-%d %H:%M %Z')}",
-        f"- Checked first: the library, the CLI dry run{' and the CLI check with state' if 'state' in cases else ''} give the same "
+        f"- Checked first: the library{''.join(', ' + n for n, (_, _, t) in cases.items() if t)} give the same "
         f"status as the pandas and the DuckDB reference for all {verdicts:,} rule × series.",
         "",
         f"| run (whole process, {args.reps} repetitions, interleaved) | median s | min – max s | peak RSS MiB |",
@@ -337,19 +358,32 @@ def render(args, meta, data, runs, cases, labels, times, library, cold) -> str: 
     if library:
         lines.append(f"| (once, not in the ratios) library `Engine.from_config` + `check()`, no output | "
                      f"{library['config_s'] + library['check_s']:.2f} | config {library['config_s']:.2f} + check {library['check_s']:.2f} | {library['rss_mib']:.0f} |")
-    lines += ["", "| ratio | measured | issue 6 target |", "| --- | ---: | --- |",
-              f"| dry run / pandas (time) | {med['dry'] / med['pandas']:.2f}× | ≤ 2.0× core install (medium); ≤ 1.0× with the fast path |",
-              f"| dry run / DuckDB (time) | {med['dry'] / med['duckdb']:.2f}× | ≤ 2.0× with the fast path (medium) |"]
-    if "state" in cases:
-        lines.append(f"| check with state / dry run (time) | {med['state'] / med['dry']:.2f}× | ≤ 1.5× (medium) |")
-    lines += [f"| dry run / pandas (peak RSS) | {rss['dry'] / rss['pandas']:.2f}× | ≤ 1.0× at large |",
-              f"| dry run / DuckDB (peak RSS) | {rss['dry'] / rss['duckdb']:.2f}× | — |",
-              "", "| cold start (whole process) | median ms | min – max ms | target |", "| --- | ---: | ---: | --- |"]
+    lines += ["", "| ratio | measured | issue 6 target |", "| --- | ---: | --- |"]
+
+    def ratio(a: str, b: str, what: str, target: str, table: dict[str, float] = med) -> None:
+        if a in table and b in table:
+            lines.append(f"| {labels_short[a]} / {labels_short[b]} ({what}) | {table[a] / table[b]:.2f}× | {target} |")
+
+    labels_short = {"core": "core", "fast": "fast", "fast-csv": "fast, CSV out", "parquet": "Parquet",
+                    "state": "check with state", "pandas": "pandas", "duckdb": "DuckDB"}
+    ratio("core", "pandas", "time", "≤ 2.0× (medium)")
+    ratio("fast", "pandas", "time", "≤ 1.0× (medium)")
+    ratio("fast", "duckdb", "time", "≤ 2.0× (medium)")
+    ratio("fast-csv", "pandas", "time", "— (same output as the references)")
+    ratio("fast-csv", "duckdb", "time", "—")
+    ratio("parquet", "pandas", "time", "—")
+    ratio("fast", "core", "time", "—")
+    ratio("state", "fast", "time", "≤ 1.5× (medium)")
+    ratio("core", "pandas", "peak RSS", "≤ 1.0× at large", rss)
+    ratio("fast", "pandas", "peak RSS", "≤ 1.0× at large", rss)
+    ratio("fast", "duckdb", "peak RSS", "—", rss)
+    lines += ["", "| cold start (whole process) | median ms | min – max ms | target |", "| --- | ---: | ---: | --- |"]
     targets = {"targetwatch --version": "≤ 100 ms", "targetwatch check --dry-run (seed example)": "≤ 350 ms"}
     for name, ts in cold.items():
         lines.append(f"| `{name}` ({len(ts)} runs) | {statistics.median(ts) * 1000:.0f} | {min(ts) * 1000:.0f} – {max(ts) * 1000:.0f} | {targets[name]} |")
-    size = (runs / "dry-0.json").stat().st_size / 2**20
-    lines += ["", f"The dry run's JSON document is {size:.0f} MiB; the references write `rule,region,status` CSV.",
+    sizes = {name: (runs / f"{name}-0.{ext}").stat().st_size / 2**20 for name, (_, ext, is_tw) in cases.items() if is_tw}
+    shown = ", ".join(f"{labels_short[n]} {mib:.0f} MiB" for n, mib in sizes.items())
+    lines += ["", f"Output sizes: {shown}; the references write `rule,region,status` CSV.",
               "", "Statuses per rule (all outputs agree):", "", "| rule | OK | WARN | BREACH | UNKNOWN | not OK |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     rules = sorted({k.split()[0] for k in counts})
     for rule in rules:
