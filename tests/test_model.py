@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from strategies import periods
 
 from targetwatch.model import LabelSelector, Series, Status, exit_code, make_labels, worst
-from targetwatch.periods import Calendar
+from targetwatch.periods import Calendar, Period
 
 D = Decimal
 CAL = Calendar("Asia/Shanghai")
@@ -251,3 +252,29 @@ def test_visible_is_exactly_the_started_observations(day: dt.date) -> None:
     assert list(seen) == [(p, v) for p, v in NESTED if p.start <= day]
     latest = seen.latest()
     assert latest is None or latest[0].start <= day
+
+
+def any_period() -> st.SearchStrategy[Period]:
+    return st.one_of(*(periods(g) for g in ("year", "half", "quarter", "month", "week", "day")))
+
+
+@st.composite
+def mixed_series(draw: st.DrawFn) -> Series:
+    """A series of periods of mixed grains (nested, overlapping, sharing start days)."""
+    found = draw(st.sets(any_period(), max_size=25)) if draw(st.booleans()) else set()
+    ordered = sorted(found)
+    values = tuple(D(i) for i in range(len(ordered)))
+    return Series("x", (), tuple(ordered), values)
+
+
+@given(mixed_series(), any_period())
+def test_lookups_match_a_scan_of_every_observation(s: Series, period: Period) -> None:
+    expected = next((v for p, v in s if p == period), None)
+    assert s.value_at(period) == expected
+    for p, v in s:  # every observation is found by its own period
+        assert s.value_at(p) == v
+    assert s.within(period) == [(p, v) for p, v in s if p.start >= period.start and p.end <= period.end]
+    day = period.start
+    seen = s.visible(day)
+    assert list(seen) == [(p, v) for p, v in s if p.start <= day]
+    assert (seen is s) == all(p.start <= day for p in s.periods)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -329,3 +330,70 @@ def test_plain() -> None:
     assert plain(D("0.04890")) == "0.0489"
     assert plain(D("-2.50")) == "-2.5"
     assert plain(D("0.000")) == "0"
+
+
+# -- format_number against the straightforward implementation it replaced --------------------
+
+
+def reference_format_number(value: Decimal | int | None, unit: str | None = None) -> str:
+    """The first implementation of format_number, kept as the specification of its output."""
+    from targetwatch.i18n import current, pgettext
+    from targetwatch.numbers import WAN_UNITS, exact_context
+
+    def round_(value: Decimal, places: int) -> str:
+        with decimal.localcontext(exact_context()):
+            rounded = value.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
+        text = f"{rounded:,f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return "0" if text in {"-0", ""} else text
+
+    if value is None:
+        return "—"
+    value = Decimal(value)
+    if unit == "%":
+        return f"{round_(value * 100, 2)}%"
+    if unit in WAN_UNITS and abs(value) >= 10_000 and current() == "zh-CN":
+        with decimal.localcontext(exact_context()):
+            return f"{round_(value / Decimal(10_000), 4)}万{unit}"
+    if unit == "days":
+        unit = pgettext("unit", "days")
+    text = round_(value, 2 if abs(value) >= 1 else 4)
+    return f"{text} {unit}" if unit else text
+
+
+def any_decimals() -> st.SearchStrategy[Decimal]:
+    """Finite Decimals of every sign, size and exponent, including -0, whole numbers written
+    with a positive exponent (1E+3), long coefficients and values just around the rounding steps."""
+    return st.one_of(
+        st.builds(
+            lambda sign, digits, exp: Decimal((sign, tuple(int(d) for d in str(digits)), exp)),
+            st.sampled_from([0, 1]),
+            st.integers(0, 10**70),
+            st.integers(-80, 20),
+        ),
+        st.decimals(allow_nan=False, allow_infinity=False),
+        st.builds(lambda n, places: Decimal(f"{n}E-{places}"), st.integers(-(10**9), 10**9), st.integers(0, 8)),
+        st.sampled_from([D("0.005"), D("-0.005"), D("0.00005"), D("0.99995"), D("-0.99995"), D("9999.995"),
+                         D("0.9999999999999999999999999999999"), D("1E+3"), D("-0"), D("0E-7"), D("12.345")]),
+    )
+
+
+UNITS = [None, "", "%", "days", "元", "人", "人次", "万元", "kg", "points"]
+
+
+def outcome(fn: Callable[[], str]) -> str:
+    try:
+        return fn()
+    except decimal.DecimalException as exc:  # a value too long for the precision: the same error
+        return f"raised {type(exc).__name__}"
+
+
+@given(st.one_of(any_decimals(), st.integers(-(10**30), 10**30), st.none()), st.sampled_from(UNITS),
+       st.sampled_from(["en", "zh-CN"]), st.sampled_from([None, 28, 60, 8]))
+def test_format_number_matches_the_reference(value: Decimal | int | None, unit: str | None, locale: str, prec: int | None) -> None:
+    from targetwatch.i18n import use_locale
+
+    context = decimal.getcontext().copy() if prec is None else decimal.Context(prec=prec)
+    with use_locale(locale), decimal.localcontext(context):
+        assert outcome(lambda: format_number(value, unit)) == outcome(lambda: reference_format_number(value, unit))

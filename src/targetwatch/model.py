@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import enum
+import operator
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
@@ -14,6 +15,8 @@ import attrs
 
 if TYPE_CHECKING:
     from .periods import Period
+
+_START = operator.attrgetter("start")
 
 #: Labels of a series: sorted ``(name, value)`` pairs, hashable and cheap to compare.
 Labels = tuple[tuple[str, str], ...]
@@ -188,16 +191,29 @@ class Series:
 
     def value_at(self, period: Period) -> Decimal | None:
         """The value observed for exactly ``period``, or ``None``."""
-        i = bisect.bisect_left(self.periods, period)
-        while i < len(self.periods) and self.periods[i].start == period.start:
-            if self.periods[i] == period:
+        periods = self.periods
+        start = period.start
+        # Observations sort by start first: bisect on the start (a C-level key), then look at
+        # those starting the same day.
+        i = bisect.bisect_left(periods, start, key=_START)
+        n = len(periods)
+        while i < n:
+            found = periods[i]
+            if found.start != start:
+                return None
+            if found is period or found == period:
                 return self.values[i]
             i += 1
         return None
 
     def within(self, period: Period) -> list[tuple[Period, Decimal]]:
         """Observations whose period lies entirely inside ``period`` (e.g. months of a half)."""
-        return [(p, v) for p, v in zip(self.periods, self.values) if p.start >= period.start and p.end <= period.end]
+        periods = self.periods
+        # Only those starting from period.start through period.end can lie inside it.
+        lo = bisect.bisect_left(periods, period.start, key=_START)
+        hi = bisect.bisect_right(periods, period.end, lo=lo, key=_START)
+        end = period.end
+        return [(periods[i], self.values[i]) for i in range(lo, hi) if periods[i].end <= end]
 
     def visible(self, as_of: dt.datetime | dt.date) -> Series:
         """The series as it could be known at ``as_of``: the observations available by then.
@@ -214,8 +230,9 @@ class Series:
         else:
             day = as_of
         if self.reported is None:
-            starts = [p.start for p in self.periods]
-            cut = bisect.bisect_right(starts, day)
+            if not self.periods or self.periods[-1].start <= day:  # nothing to cut (the usual case)
+                return self
+            cut = bisect.bisect_right(self.periods, day, key=_START)
             if cut == len(self.periods):
                 return self
             return Series(self.indicator, self.labels, self.periods[:cut], self.values[:cut], self.source)

@@ -175,15 +175,17 @@ def format_number(value: Decimal | int | None, unit: str | None = None) -> str:
     is written in the locale's word (``3 天``)."""
     if value is None:
         return "—"
-    value = Decimal(value)
+    if type(value) is not Decimal:
+        value = Decimal(value)
+    if not unit:  # the common case first: no unit to append
+        return _round(value, 2 if abs(value) >= 1 else 4)
     if unit == "%":
         return f"{_round(value * 100, 2)}%"
     if unit in WAN_UNITS and abs(value) >= _WAN:
         from .i18n import current
 
         if current() == "zh-CN":
-            with decimal.localcontext(exact_context()):
-                return f"{_round(value / _WAN, 4)}万{unit}"
+            return f"{_round(_EXACT.divide(value, _WAN), 4)}万{unit}"
     if unit == "days":  # the unit targetwatch itself gives ages (freshness): a word to translate
         from .i18n import pgettext
 
@@ -192,11 +194,18 @@ def format_number(value: Decimal | int | None, unit: str | None = None) -> str:
     return f"{text} {unit}" if unit else text
 
 
+#: Rounding for display: half up, as people round in reports (2.345 -> 2.35); never a decision.
+_HALF_UP: Final = decimal.Context(prec=PRECISION, rounding=decimal.ROUND_HALF_UP)
+_QUANTA: Final = {places: Decimal(1).scaleb(-places) for places in range(9)}
+
+
 def _round(value: Decimal, places: int) -> str:
-    with decimal.localcontext(exact_context()):
-        # Half up, as people round in reports (2.345 -> 2.35); display only, never a decision.
-        rounded = value.quantize(Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
-    text = f"{rounded:,f}"
+    # The context is passed to quantize rather than entered: entering one costs more than the
+    # rounding itself, and the result is the same.
+    quantum = _QUANTA.get(places)
+    if quantum is None:
+        quantum = Decimal(1).scaleb(-places, _EXACT)
+    text = f"{value.quantize(quantum, decimal.ROUND_HALF_UP, _HALF_UP):,f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return "0" if text in {"-0", ""} else text
+    return "0" if text == "-0" or not text else text
