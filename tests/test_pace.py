@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 
@@ -13,13 +15,17 @@ from kindkit import series
 
 from targetwatch.default_plugins.pace import (
     Pace,
+    PaceLine,
     aggregate,
     aggregate_exact,
     days_left,
+    exact_total,
     observations_in,
     shown,
+    shown_ratio,
     window_fraction,
 )
+from targetwatch.numbers import exact_context
 from targetwatch.periods import Calendar
 
 CAL = Calendar("Asia/Shanghai")
@@ -216,3 +222,94 @@ def test_hopeless_is_behind_pace_and_monotone_in_the_ratio(
         assert not pace.on_pace
     if pace.hopeless(high):
         assert pace.hopeless(low)
+
+
+# -- shown and exact_total against the Fraction arithmetic they stand for ----------------------
+
+
+def reference_shown(value: Fraction | Decimal | int, places: int | None = 6) -> Decimal:
+    """The first implementation of shown, kept as the specification of its output."""
+    fr = value if isinstance(value, Fraction) else Fraction(value)
+    with decimal.localcontext(exact_context()):
+        if fr.denominator == 1:
+            return Decimal(fr.numerator)
+        out = Decimal(fr.numerator) / Decimal(fr.denominator)
+        if places is not None:
+            out = out.quantize(Decimal(1).scaleb(-places))
+            if "." in str(out):
+                text = format(out, "f").rstrip("0").rstrip(".")
+                out = Decimal(text or "0")
+        return out
+
+
+def numbers_to_show() -> st.SearchStrategy[Fraction | Decimal | int]:
+    decimals = st.builds(lambda n, e: Decimal(f"{n}E{e}"), st.integers(-(10**70), 10**70), st.integers(-40, 10))
+    fractions = st.builds(Fraction, st.integers(-(10**30), 10**30), st.integers(1, 10**12))
+    return st.one_of(decimals, fractions, st.integers(-(10**20), 10**20), st.sampled_from([D("-0"), D("0E-9"), D("1E+3")]))
+
+
+@given(numbers_to_show(), st.sampled_from([None, 0, 1, 2, 6, 8, 12]))
+def test_shown_matches_the_fraction_reference(value: Fraction | Decimal | int, places: int | None) -> None:
+    assert outcome(lambda: shown(value, places)) == outcome(lambda: reference_shown(value, places))
+
+
+@given(st.integers(-(10**20), 10**20), st.integers(1, 10**9), st.integers(1, 50), st.sampled_from([None, 6]))
+def test_shown_ratio_needs_no_lowest_terms(n: int, d: int, k: int, places: int | None) -> None:
+    assert str(shown_ratio(n * k, d * k, places)) == str(reference_shown(Fraction(n, d), places))
+
+
+@given(st.lists(st.builds(lambda n, e: Decimal(f"{n}E{e}"), st.integers(-(10**40), 10**40), st.integers(-30, 30)), max_size=8),
+       st.sampled_from(["sum", "latest", "mean", "max", "min", "count"]))
+def test_exact_total_is_the_exact_aggregate(values: list[Decimal], how: str) -> None:
+    try:
+        expected = aggregate_exact(values, how)
+    except ValueError:
+        with pytest.raises(ValueError):
+            exact_total(values, how)
+        return
+    got = exact_total(values, how)
+    assert Fraction(got) == expected
+    assert outcome(lambda: shown(got, None)) == outcome(lambda: shown(expected, None))
+    assert outcome(lambda: shown(got)) == outcome(lambda: shown(expected))
+
+
+def outcome(fn: Callable[[], Decimal]) -> str:
+    try:
+        return str(fn())
+    except decimal.DecimalException as exc:  # too long for the precision: the same error both ways
+        return f"raised {type(exc).__name__}"
+
+
+@given(
+    st.one_of(amounts, st.fractions(min_value=-1000, max_value=10**6, max_denominator=1000),
+              st.decimals(min_value=-1000, max_value=10**6, places=4, allow_nan=False, allow_infinity=False)),
+    st.one_of(targets, st.fractions(min_value=0, max_value=10**6, max_denominator=1000)),
+    fractions01,
+    st.integers(-2, 400),
+    st.decimals(min_value=1, max_value=10, places=2),
+)
+def test_pace_line_is_pace_for_every_total(done: Decimal | Fraction, target: Decimal | Fraction, elapsed: Fraction,
+                                           days: int, ratio: Decimal) -> None:
+    pace, line = Pace.of(done, target, elapsed, days), PaceLine(target, elapsed, days)
+    assert line.on_pace(done) == pace.on_pace
+    assert line.hopeless(done, ratio) == pace.hopeless(ratio)
+    assert line.has_forecast() == (pace.forecast is not None)
+    assert repr(line.details(done)) == repr(pace.details())
+    assert line.expected == pace.expected
+
+
+def test_pace_line_rejects_elapsed_outside_unit_interval() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        PaceLine(D(1), Fraction(3, 2), 1)
+
+
+@pytest.mark.parametrize(
+    ("done", "ratio", "hopeless"),
+    [(D(20), D(4), True), (D(20), D("4.01"), False), (D(50), D(1), True), (D(50), D("1.01"), False), (D(0), D(10), True), (D(100), D(1), False)],
+)
+def test_pace_line_hopeless_on_the_boundary(done: Decimal, ratio: Decimal, hopeless: bool) -> None:
+    # target 100 half way: (100 - 20) x 1/2 = 40 is exactly 4 x 20 x 1/2.
+    line = PaceLine(D(100), Fraction(1, 2), 10)
+    assert line.hopeless(done, ratio) is hopeless
+    assert Pace.of(done, D(100), Fraction(1, 2), 10).hopeless(ratio) is hopeless
+    assert line.on_pace(D(50)) and not line.on_pace(D("49.99"))

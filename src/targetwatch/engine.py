@@ -94,8 +94,17 @@ def evaluate(
             plugin = plugin_of(rule.kind) or rule.kind
             message = f"rule kind {rule.kind!r} (plugin {plugin}) failed: {type(exc).__name__}: {exc}"
             judgements = [Judgement(Status.ERROR, message) for _ in selected]
-        for series, judgement in zip(selected, judgements):
-            verdicts.append(_verdict(rule, series.labels, judgement, ctx))
+        if rule.message:
+            verdicts.extend(_verdict(rule, series.labels, j, ctx) for series, j in zip(selected, judgements))
+            continue
+        # What _verdict does, with the rule's part looked up once (this loop runs per series).
+        rule_id, title, kind_name, indicator, severity, tags = rule.id, rule.title, rule.kind, rule.indicator, rule.severity, rule.tags
+        unit = ctx.unit(indicator)
+        verdicts.extend(
+            Verdict(rule_id, title, kind_name, indicator, series.labels, j.status, j.message, j.value, j.target, j.margin,
+                    j.period, unit if j.unit is None else j.unit, severity, tags, dict(j.details))
+            for series, j in zip(selected, judgements)
+        )
     return verdicts
 
 

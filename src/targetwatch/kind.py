@@ -27,12 +27,21 @@ if TYPE_CHECKING:
 @attrs.frozen
 class EvalContext:
     """Everything a kind may consult besides the series itself: the moment, the calendar, the
-    other series (for coverage, rank and share) and the declared indicators."""
+    other series (for coverage, rank and share) and the declared indicators.
+
+    What depends only on the moment (a resolved period spec, whether a period has started or
+    ended, its elapsed share) is worked out once per context and remembered: a rule judged on
+    many series asks the same questions for each of them.
+    """
 
     as_of: dt.datetime
     calendar: Calendar
     data: Dataset
     indicators: Mapping[str, Indicator] = attrs.field(factory=dict)
+    _resolved: dict[str, Period] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    _starts: dict[dt.date, bool] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    _ends: dict[dt.date, bool] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    _elapsed: dict[Period, Fraction] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
     @property
     def today(self) -> dt.date:
@@ -45,11 +54,31 @@ class EvalContext:
 
     def resolve(self, spec: str) -> Period:
         """A period label or relative spec (``current half``) resolved against ``as_of``."""
-        return self.calendar.resolve(spec, self.as_of)
+        found = self._resolved.get(spec)
+        if found is None:
+            found = self._resolved[spec] = self.calendar.resolve(spec, self.as_of)
+        return found
+
+    def started(self, period: Period) -> bool:
+        """Whether ``period`` has started at ``as_of`` (local midnight of its first day)."""
+        found = self._starts.get(period.start)
+        if found is None:
+            found = self._starts[period.start] = self.as_of >= self.calendar.start_moment(period)
+        return found
+
+    def ended(self, period: Period) -> bool:
+        """Whether ``period`` has ended at ``as_of`` (its end moment is exclusive)."""
+        found = self._ends.get(period.end)
+        if found is None:
+            found = self._ends[period.end] = self.as_of >= self.calendar.end_moment(period)
+        return found
 
     def elapsed(self, period: Period) -> Fraction:
         """The exact fraction of ``period`` elapsed at ``as_of``, in [0, 1]."""
-        return self.calendar.elapsed_fraction(period, self.as_of)
+        found = self._elapsed.get(period)
+        if found is None:
+            found = self._elapsed[period] = self.calendar.elapsed_fraction(period, self.as_of)
+        return found
 
     def fmt(self, value: Decimal | int | None, unit: str | None) -> str:
         """A number formatted for a message (thousands separators, percentages, unit)."""

@@ -105,6 +105,8 @@ class LabelSelector:
         return cls(tuple(sorted(out, key=lambda item: item[0])))
 
     def matches(self, labels: Labels) -> bool:
+        if not self.matchers:  # selects everything (most rules)
+            return True
         found = dict(labels)
         return all(m.matches(found.get(name)) for name, m in self.matchers)
 

@@ -4,7 +4,7 @@ baseline, or compound annual growth)."""
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -19,7 +19,7 @@ from ..model import Judgement, Rule, Series, Status
 from ..numbers import exact_context
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
 from ..periods import Period
-from .pace import closed, resolve, shown
+from .pace import resolve, shown
 
 #: Growth figures are shown to this many decimal places (of the fraction: 1e-12 = 1e-10 %).
 _PLACES = Decimal("1e-12")
@@ -110,15 +110,57 @@ class GrowthKind(RuleKind):
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
         with decimal.localcontext(exact_context()):
-            return self._evaluate(rule, series, ctx)
+            return _GrowthJudge(rule, ctx).judge(series)
 
-    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        with decimal.localcontext(exact_context()):
+            judge = _GrowthJudge(rule, ctx).judge
+            return [judge(s) for s in series]
+
+
+class _GrowthJudge:
+    """One growth rule, ready to judge many series: the message templates, the bounds in words
+    and each period's base period are worked out once, not once per series."""
+
+    def __init__(self, rule: Rule, ctx: EvalContext) -> None:
         p: GrowthParams = rule.params
-        picked = self._current(p, series, ctx)
+        self.p, self.ctx = p, ctx
+        # One English sentence, but languages name the kinds of growth apart (Chinese 同比 / 环比).
+        if p.compare == "cagr":
+            self.head = _("{indicator} {value} for {period} against {base}: CAGR {growth}")
+        elif p.compare == "year_on_year":
+            self.head = pgettext("year on year", "{indicator} {value} for {period} against {base}: growth {growth}")
+        elif p.compare == "period_on_period":
+            self.head = pgettext("period on period", "{indicator} {value} for {period} against {base}: growth {growth}")
+        else:
+            self.head = pgettext("against a baseline", "{indicator} {value} for {period} against {base}: growth {growth}")
+        self.base_text = _("{value} for {period}")
+        self.below = _("{head}, below the minimum {min}")
+        self.warned = _("{head}, meets the minimum {min} but is below the warning level {warn}")
+        self.meets = _("{head}, meets the minimum {min}")
+        self.units: dict[str, str | None] = {}
+        self.bases: dict[Period, Period | str] = {}
+        self.signed: dict[str, str] = {}
+
+    def unit(self, indicator: str) -> str | None:
+        if indicator not in self.units:
+            self.units[indicator] = self.ctx.unit(indicator)
+        return self.units[indicator]
+
+    def rate(self, key: str, rate: Decimal) -> str:
+        """A bound of the rule (``min``, ``max``, ``warn_min``) as a signed percentage."""
+        found = self.signed.get(key)
+        if found is None:
+            found = self.signed[key] = _signed(rate, self.ctx.fmt)
+        return found
+
+    def judge(self, series: Series) -> Judgement:
+        p, ctx = self.p, self.ctx
+        picked = self.current(series)
         if isinstance(picked, Judgement):
             return picked
         period, cur = picked
-        base_period = self._base_period(p, period, ctx)
+        base_period = self.base_period(period)
         if isinstance(base_period, Judgement):
             return base_period
         base = series.value_at(base_period)
@@ -127,8 +169,8 @@ class GrowthKind(RuleKind):
                 _("no observation of {indicator} for the base period {base_period}").format(indicator=series.indicator, base_period=base_period),
                 period=period,
             )
-        unit = ctx.unit(series.indicator)
-        shown_base = _("{value} for {period}").format(value=ctx.fmt(base, unit), period=base_period)
+        unit = self.unit(series.indicator)
+        shown_base = self.base_text.format(value=ctx.fmt(base, unit), period=base_period)
         if base == 0:
             return unknown(_("the base ({base}) is zero; growth is undefined").format(base=shown_base), period=period)
         if base < 0:
@@ -185,28 +227,19 @@ class GrowthKind(RuleKind):
             growth = p.min - _PLACES
         growth = shown(growth, places=None)  # drop trailing zeros: 0.100000000000 -> 0.1
         details["growth"] = growth
-        # One English sentence, but languages name the kinds of growth apart (Chinese 同比 / 环比).
-        head = {
-            "cagr": _("{indicator} {value} for {period} against {base}: CAGR {growth}"),
-            "year_on_year": pgettext("year on year", "{indicator} {value} for {period} against {base}: growth {growth}"),
-            "period_on_period": pgettext("period on period", "{indicator} {value} for {period} against {base}: growth {growth}"),
-            "baseline": pgettext("against a baseline", "{indicator} {value} for {period} against {base}: growth {growth}"),
-        }[p.compare].format(indicator=series.indicator, value=ctx.fmt(cur, unit), period=period, base=shown_base, growth=_signed(growth, ctx.fmt))
-        limits = {"head": head, "min": _signed(p.min, ctx.fmt)}
+        head = self.head.format(indicator=series.indicator, value=ctx.fmt(cur, unit), period=period, base=shown_base, growth=_signed(growth, ctx.fmt))
+        minimum = self.rate("min", p.min)
         if not ok_max:
             assert p.max is not None
-            message = _("{head}, above the maximum {max}").format(head=head, max=_signed(p.max, ctx.fmt))
+            message = _("{head}, above the maximum {max}").format(head=head, max=self.rate("max", p.max))
             return Judgement(Status.BREACH, message, value=growth, target=p.max,
                              margin=p.max - growth, period=period, unit="%", details=details)  # fmt: skip
         if not ok_min:
-            status, message = Status.BREACH, _("{head}, below the minimum {min}").format(**limits)
+            status, message = Status.BREACH, self.below.format(head=head, min=minimum)
         elif p.warn_min is not None and not passes(p.warn_min):
-            status, message = (
-                Status.WARN,
-                _("{head}, meets the minimum {min} but is below the warning level {warn}").format(**limits, warn=_signed(p.warn_min, ctx.fmt)),
-            )
+            status, message = Status.WARN, self.warned.format(head=head, min=minimum, warn=self.rate("warn_min", p.warn_min))
         else:
-            status, message = Status.OK, _("{head}, meets the minimum {min}").format(**limits)
+            status, message = Status.OK, self.meets.format(head=head, min=minimum)
         return Judgement(
             status,
             message,
@@ -218,10 +251,8 @@ class GrowthKind(RuleKind):
             details=details,
         )
 
-    @staticmethod
-    def _current(
-        p: GrowthParams, series: Series, ctx: EvalContext
-    ) -> tuple[Period, Decimal] | Judgement:
+    def current(self, series: Series) -> tuple[Period, Decimal] | Judgement:
+        p, ctx = self.p, self.ctx
         if p.period is not None:
             period = resolve(ctx, p.period)
             if isinstance(period, Judgement):
@@ -229,7 +260,7 @@ class GrowthKind(RuleKind):
             value = series.value_at(period)
             if value is None:
                 return unknown(_("no observation of {indicator} for {period}").format(indicator=series.indicator, period=period), period=period)
-            if not p.include_open and not closed(ctx, period):
+            if not p.include_open and not ctx.ended(period):
                 return unknown(
                     _(
                         "{period} is still open until {last_day}; its partial value is not compared with a full one "
@@ -238,9 +269,10 @@ class GrowthKind(RuleKind):
                     period=period,
                 )
             return period, value
-        for period, value in reversed(list(series)):
-            if p.include_open or closed(ctx, period):
-                return period, value
+        periods = series.periods
+        for i in range(len(periods) - 1, -1, -1):
+            if p.include_open or ctx.ended(periods[i]):
+                return periods[i], series.values[i]
         newest = series.latest()
         if newest is None:
             return unknown(_("no observation of {indicator} up to {today}").format(indicator=series.indicator, today=ctx.today))
@@ -250,17 +282,21 @@ class GrowthKind(RuleKind):
             )
         )
 
-    @staticmethod
-    def _base_period(p: GrowthParams, period: Period, ctx: EvalContext) -> Period | Judgement:
+    def base_period(self, period: Period) -> Period | Judgement:
+        p, ctx = self.p, self.ctx
         if p.compare in ("baseline", "cagr"):
             assert p.baseline is not None  # problems() requires it
             return resolve(ctx, p.baseline)
-        try:
-            if p.compare == "year_on_year":
-                return ctx.calendar.year_ago(period)
-            return ctx.calendar.previous(period)
-        except PeriodError as exc:
-            return unknown(_("no base period for {period}: {error}").format(period=period, error=exc), period=period)
+        found = self.bases.get(period)
+        if found is None:
+            try:
+                found = ctx.calendar.year_ago(period) if p.compare == "year_on_year" else ctx.calendar.previous(period)
+            except PeriodError as exc:
+                found = _("no base period for {period}: {error}").format(period=period, error=exc)
+            self.bases[period] = found
+        if isinstance(found, str):
+            return unknown(found, period=period)
+        return found
 
 
 def _whole_years(base: Period, current: Period) -> int | str:

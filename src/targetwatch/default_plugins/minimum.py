@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -20,10 +20,11 @@ from ..numbers import exact_context
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
 from .pace import (
     Pace,
-    aggregate_exact,
     aggregate_word,
     closed,
     days_left,
+    exact,
+    exact_total,
     fmt_share,
     no_observations_in,
     not_started,
@@ -34,7 +35,7 @@ from .pace import (
 )
 
 if TYPE_CHECKING:
-    from ..periods import Calendar
+    from ..periods import Calendar, Period
 
 #: Aggregates that only accumulate over a period, so that being "behind pace" means something.
 _CUMULATIVE = ("sum", "count")
@@ -120,9 +121,14 @@ class MinimumKind(RuleKind):
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
         with decimal.localcontext(exact_context()):
-            return self._evaluate(rule, series, ctx)
+            return self._evaluate(rule, series, ctx, _MinimumTexts(rule.params, ctx))
 
-    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        with decimal.localcontext(exact_context()):
+            texts = _MinimumTexts(rule.params, ctx)
+            return [self._evaluate(rule, s, ctx, texts) for s in series]
+
+    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, texts: _MinimumTexts) -> Judgement:
         p: MinimumParams = rule.params
         resolved = resolve(ctx, p.period)
         if isinstance(resolved, Judgement):
@@ -133,19 +139,15 @@ class MinimumKind(RuleKind):
         obs = observations_in(series, period)
         if not obs:
             return no_observations_in(series, period)
-        total_exact = aggregate_exact([v for _, v in obs], p.aggregate)
+        # An exact Decimal where one holds the aggregate (a sum, mostly), else a Fraction.
+        total_exact = exact_total([v for _, v in obs], p.aggregate)
         total = shown(total_exact, places=None)
-        unit = "" if p.aggregate == "count" else ctx.unit(series.indicator)
+        unit, what, fmt_min = texts.of(series.indicator, period)
         judged_unit = "" if p.aggregate == "count" else None
 
         def fmt(v: Decimal | int | None) -> str:
             return ctx.fmt(v, unit)
 
-        what = (
-            _("{indicator} ({aggregate}) in {period}")
-            if p.aggregate != "sum"
-            else _("{indicator} in {period}")
-        ).format(indicator=series.indicator, aggregate=aggregate_word(p.aggregate), period=period)
         details: dict[str, Any] = {
             "total": total,
             "target": p.min,
@@ -167,38 +169,34 @@ class MinimumKind(RuleKind):
             )
 
         is_closed = closed(ctx, period)
-        below_warn = p.warn_below is not None and total_exact < Fraction(p.warn_below)
-        if total_exact >= Fraction(p.min):
+        below_warn = p.warn_below is not None and _below(total_exact, p.warn_below)
+        if not _below(total_exact, p.min):
             if below_warn and (is_closed or p.aggregate not in _CUMULATIVE):
                 return verdict(
                     Status.WARN,
-                    _("{what}: {total} reaches the minimum {min} but is below the warning level {warn}").format(
-                        what=what, total=fmt(total), min=fmt(p.min), warn=fmt(p.warn_below)
-                    ),
+                    texts.warned.format(what=what, total=fmt(total), min=fmt_min, warn=fmt(p.warn_below)),
                     p.min,
                 )
-            reached = _("{what}: {total}, reached the minimum {min}") if is_closed else _("{what}: {total}, already reached the minimum {min}")
-            return verdict(Status.OK, reached.format(what=what, total=fmt(total), min=fmt(p.min)), p.min)
+            reached = texts.reached if is_closed else texts.already
+            return verdict(Status.OK, reached.format(what=what, total=fmt(total), min=fmt_min), p.min)
         if is_closed:
             return verdict(
                 Status.BREACH,
-                _("{what}: {total}, short of the minimum {min} by {gap}").format(
-                    what=what, total=fmt(total), min=fmt(p.min), gap=fmt(p.min - total)
-                ),
+                texts.short.format(what=what, total=fmt(total), min=fmt_min, gap=fmt(p.min - total)),
                 p.min,
             )
         if not (p.pace and p.aggregate in _CUMULATIVE):
             return verdict(
                 Status.WARN,
                 _("{what}: {total} so far, below the minimum {min}; the period is open until {last_day}").format(
-                    what=what, total=fmt(total), min=fmt(p.min), last_day=period.last_day
+                    what=what, total=fmt(total), min=fmt_min, last_day=period.last_day
                 ),
                 p.min,
             )
         return self._on_pace(
             p,
             period.last_day,
-            total_exact,
+            exact(total_exact),
             ctx.elapsed(period),
             days_left(ctx.today, period.last_day),
             what,
@@ -240,6 +238,38 @@ class MinimumKind(RuleKind):
             "needs {rate} per day to reach {min} by {last_day}"
         )
         return verdict(Status.WARN, message.format(**said), expected)
+
+
+def _below(total: Decimal | Fraction, bound: Decimal) -> bool:
+    """``total < bound``, exactly (Decimals compare exactly; a Fraction against the bound's)."""
+    return total < bound if isinstance(total, Decimal) else total < Fraction(bound)
+
+
+class _MinimumTexts:
+    """What a minimum rule says the same way for every series: its message templates, and per
+    indicator its unit, what is judged (``x (mean) in 2023-H1``) and the minimum in that unit."""
+
+    def __init__(self, p: MinimumParams, ctx: EvalContext) -> None:
+        self.p, self.ctx = p, ctx
+        self.warned = _("{what}: {total} reaches the minimum {min} but is below the warning level {warn}")
+        self.reached = _("{what}: {total}, reached the minimum {min}")
+        self.already = _("{what}: {total}, already reached the minimum {min}")
+        self.short = _("{what}: {total}, short of the minimum {min} by {gap}")
+        self._found: dict[tuple[str, Period], tuple[str | None, str, str]] = {}
+
+    def of(self, indicator: str, period: Period) -> tuple[str | None, str, str]:
+        """The unit of the numbers, what is judged, and the minimum in that unit."""
+        found = self._found.get((indicator, period))
+        if found is None:
+            p = self.p
+            unit = "" if p.aggregate == "count" else self.ctx.unit(indicator)
+            what = (
+                _("{indicator} ({aggregate}) in {period}")
+                if p.aggregate != "sum"
+                else _("{indicator} in {period}")
+            ).format(indicator=indicator, aggregate=aggregate_word(p.aggregate), period=period)
+            found = self._found[(indicator, period)] = (unit, what, self.ctx.fmt(p.min, unit))
+        return found
 
 
 @hookimpl

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -71,18 +72,66 @@ def shown(value: Fraction | Decimal | int, places: int | None = 6) -> Decimal:
     """A fraction as a Decimal for display: exact when it terminates within ``places`` decimals
     (integers stay integers, ``5/2`` is ``2.5``), else rounded half-even to ``places``.
     ``places=None`` keeps the full comparison precision."""
-    fr = exact(value)
-    with decimal.localcontext(exact_context()):
-        if fr.denominator == 1:
-            return Decimal(fr.numerator)
-        out = Decimal(fr.numerator) / Decimal(fr.denominator)
-        if places is not None:
-            out = out.quantize(Decimal(1).scaleb(-places))
-            if "." in str(out):
-                # Strip trailing zeros without normalize(), which would switch to exponent form.
-                text = format(out, "f").rstrip("0").rstrip(".")
-                out = Decimal(text or "0")
-        return out
+    if isinstance(value, Fraction):
+        return shown_ratio(value.numerator, value.denominator, places)
+    if isinstance(value, Decimal):
+        n, d = value.as_integer_ratio()  # what Fraction(value) holds, without building it
+        return shown_ratio(n, d, places)
+    fr = Fraction(value)
+    return shown_ratio(fr.numerator, fr.denominator, places)
+
+
+_EXACT: Final = exact_context()
+
+
+def shown_ratio(numerator: int, denominator: int, places: int | None = 6) -> Decimal:
+    """:func:`shown` of ``numerator / denominator`` (``denominator`` > 0, need not be in
+    lowest terms): the same Decimal, without building a :class:`~fractions.Fraction`."""
+    if denominator == 1 or numerator % denominator == 0:
+        return Decimal(numerator // denominator)
+    # Dividing within the shared exact context (passed, not entered): the quotient is rounded
+    # to its precision exactly as the ratio in lowest terms would be.
+    out = _EXACT.divide(Decimal(numerator), Decimal(denominator))
+    if places is not None:
+        out = out.quantize(_quantum(places), context=_EXACT)
+        # Up to 6 places the quantized number always prints with a point (never an exponent).
+        if 0 < places <= 6 or "." in str(out):
+            # Strip trailing zeros without normalize(), which would switch to exponent form.
+            text = format(out, "f").rstrip("0").rstrip(".")
+            out = Decimal(text or "0")
+    return out
+
+
+_QUANTA: Final = {places: Decimal(1).scaleb(-places) for places in range(13)}
+
+
+def _quantum(places: int) -> Decimal:
+    found = _QUANTA.get(places)
+    return Decimal(1).scaleb(-places, _EXACT) if found is None else found
+
+
+#: Adds Decimals exactly or not at all: a sum that would need rounding signals Inexact.
+_EXACT_SUM: Final = decimal.Context(
+    prec=exact_context().prec, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow]
+)
+
+
+def exact_total(values: Sequence[Decimal], how: str) -> Decimal | Fraction:
+    """:func:`aggregate_exact`, as an exact Decimal where one holds it (a sum within the
+    comparison precision, the newest, the largest or smallest value, a count) and as a
+    Fraction otherwise (a mean, a sum too long to hold). Either compares, and goes through
+    :func:`shown`, :func:`exact` and :class:`Pace`, exactly as the Fraction would."""
+    if values:
+        if how == "sum":
+            try:
+                total = functools.reduce(_EXACT_SUM.add, values)
+            except decimal.DecimalException:
+                return aggregate_exact(values, how)
+            if total.is_finite():
+                return total
+        elif how == "latest" and values[-1].is_finite():
+            return values[-1]
+    return aggregate_exact(values, how)
 
 
 def observations_in(series: Series, period: Period) -> list[tuple[Period, Decimal]]:
@@ -205,6 +254,66 @@ class Pace:
         }
 
 
+class PaceLine:
+    """:class:`Pace` for one target at one point of its window, for many totals: what depends
+    only on the target and the elapsed share (the amount expected by now, both shown) is worked
+    out once, and each total is compared in integers. Every figure and decision is the one
+    :class:`Pace` gives for that total."""
+
+    def __init__(self, target: Decimal | Fraction, elapsed: Fraction, remaining_days: int) -> None:
+        if not 0 <= elapsed <= 1:
+            raise ValueError(f"elapsed fraction {elapsed} is outside [0, 1]")
+        t = exact(target)
+        self._tn, self._td = t.numerator, t.denominator
+        self._ea, self._eb = elapsed.numerator, elapsed.denominator
+        self.elapsed = elapsed
+        self.remaining_days = remaining_days
+        self.expected = t * elapsed
+        self._shown = (shown(elapsed), shown(self.expected))
+
+    @staticmethod
+    def _ratio(done: Decimal | Fraction) -> tuple[int, int]:
+        if isinstance(done, Fraction):
+            return done.numerator, done.denominator
+        return done.as_integer_ratio()
+
+    def has_forecast(self) -> bool:
+        """Whether any time has elapsed (else there is no forecast)."""
+        return self._ea > 0
+
+    def on_pace(self, done: Decimal | Fraction) -> bool:
+        """``done`` at least what is expected by now (inclusive)."""
+        n, d = self._ratio(done)
+        return n * self._td * self._eb >= self._tn * self._ea * d
+
+    def hopeless(self, done: Decimal | Fraction, ratio: Decimal) -> bool:
+        """:meth:`Pace.hopeless` for ``done``: (target − done) × elapsed ≥ ratio × done × (1 − elapsed)."""
+        n, d = self._ratio(done)
+        tn, td, ea, eb = self._tn, self._td, self._ea, self._eb
+        if n * td >= tn * d or ea == 0 or ea >= eb:  # reached, or no time elapsed, or ended
+            return False
+        rn, rd = ratio.as_integer_ratio()
+        return (tn * d - n * td) * ea * rd >= rn * n * (eb - ea) * td
+
+    def details(self, done: Decimal | Fraction) -> dict[str, Decimal | int | None]:
+        """:meth:`Pace.details` for ``done``."""
+        n, d = self._ratio(done)
+        tn, td, ea, eb = self._tn, self._td, self._ea, self._eb
+        if n * td >= tn * d:  # reached
+            rate: Decimal | None = shown_ratio(0, 1)
+        elif self.remaining_days <= 0:
+            rate = None
+        else:
+            rate = shown_ratio(tn * d - n * td, td * d * self.remaining_days)
+        return {
+            "elapsed": self._shown[0],
+            "expected": self._shown[1],
+            "forecast": shown_ratio(n * eb, d * ea) if ea > 0 else None,
+            "remaining_days": self.remaining_days,
+            "rate_needed_per_day": rate,
+        }
+
+
 def resolve(ctx: EvalContext, spec: str) -> Period | Judgement:
     """``spec`` resolved against ``as_of``, or an UNKNOWN judgement saying why it cannot be
     (``current term`` between terms, a year-ago of the first configured term ...)."""
@@ -247,12 +356,12 @@ def aggregate_word(how: str) -> str:
 
 
 def not_started(ctx: EvalContext, period: Period) -> bool:
-    return ctx.as_of < ctx.calendar.start_moment(period)
+    return not ctx.started(period)
 
 
 def closed(ctx: EvalContext, period: Period) -> bool:
     """Whether ``period`` has ended at ``as_of`` (its end moment is exclusive)."""
-    return ctx.as_of >= ctx.calendar.end_moment(period)
+    return ctx.ended(period)
 
 
 def fmt_share(elapsed: Fraction) -> str:

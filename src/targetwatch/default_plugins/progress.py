@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import decimal
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +18,13 @@ from ..kind import EvalContext, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..numbers import exact_context
 from ..params import Date, Flag, IndicatorRef, Number, param
-from .pace import Pace, days_left, fmt_share, window_fraction
+from .pace import PaceLine, days_left, fmt_share, window_fraction
 
 if TYPE_CHECKING:
     from ..periods import Calendar
 
 _ONE_DAY = dt.timedelta(days=1)
+_START = operator.attrgetter("start")
 
 
 @attrs.frozen
@@ -87,17 +90,55 @@ class ProgressKind(RuleKind):
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
         with decimal.localcontext(exact_context()):
-            return self._evaluate(rule, series, ctx)
+            return _ProgressJudge(rule, ctx).judge(series)
 
-    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        with decimal.localcontext(exact_context()):
+            judge = _ProgressJudge(rule, ctx).judge
+            return [judge(s) for s in series]
+
+
+class _ProgressJudge:
+    """One progress rule, ready to judge many series: where ``as_of`` falls in the window (not
+    started, over, or the elapsed share and the pace line) and the message templates are worked
+    out once; the numbers that do not depend on the series once per unit."""
+
+    def __init__(self, rule: Rule, ctx: EvalContext) -> None:
         p: ProgressParams = rule.params
-        cal = ctx.calendar
-        window_end = p.deadline + _ONE_DAY
-        if ctx.as_of < dt.datetime.combine(p.start, dt.time(), tzinfo=cal.tzinfo):
+        self.p, self.ctx = p, ctx
+        tz = ctx.calendar.tzinfo
+        self.started = not ctx.as_of < dt.datetime.combine(p.start, dt.time(), tzinfo=tz)
+        self.ended = ctx.as_of >= dt.datetime.combine(p.deadline + _ONE_DAY, dt.time(), tzinfo=tz)
+        self.reached = _("{head}: reached: {done} of {target} (due by {deadline})")
+        self.missed = _("{head}: missed: {done} of {target} by {deadline}")
+        self._line: tuple[PaceLine, str] | None = None
+        self._targets: dict[str | None, str] = {}
+
+    def line(self) -> tuple[PaceLine, str]:
+        """The pace line of the open window and its elapsed share in words (worked out the
+        first time a series needs them)."""
+        if self._line is None:
+            p, ctx = self.p, self.ctx
+            elapsed = window_fraction(ctx.calendar, p.start, p.deadline + _ONE_DAY, ctx.as_of)
+            self._line = (PaceLine(p.target, elapsed, days_left(ctx.today, p.deadline)), fmt_share(elapsed))
+        return self._line
+
+    def target(self, unit: str | None) -> str:
+        """The target in ``unit``."""
+        if unit not in self._targets:
+            self._targets[unit] = self.ctx.fmt(self.p.target, unit)
+        return self._targets[unit]
+
+    def judge(self, series: Series) -> Judgement:
+        p, ctx = self.p, self.ctx
+        if not self.started:
             return unknown(_("not started: counting {indicator} starts {start}").format(indicator=series.indicator, start=p.start))
         if len(series) == 0:
             return unknown(_("no observations of {indicator} since {start}").format(indicator=series.indicator, start=p.start))
-        counted = [v for period, v in series if p.start <= period.start <= p.deadline]
+        # The observations whose period starts within the window (periods sort by start).
+        periods = series.periods
+        lo = bisect.bisect_left(periods, p.start, key=_START)
+        counted = series.values[lo:bisect.bisect_right(periods, p.deadline, lo=lo, key=_START)]
         if p.cumulative:
             if not counted:
                 return unknown(_("no running total of {indicator} reported since {start}").format(indicator=series.indicator, start=p.start))
@@ -122,25 +163,24 @@ class ProgressKind(RuleKind):
                 status, message, value=done, target=target, margin=done - target, details=details
             )
 
-        said: dict[str, Any] = {"head": series.indicator, "done": fmt(done), "target": fmt(p.target), "deadline": p.deadline}
+        said: dict[str, Any] = {"head": series.indicator, "done": fmt(done), "target": self.target(unit), "deadline": p.deadline}
         if done >= p.target:
-            return verdict(Status.OK, _("{head}: reached: {done} of {target} (due by {deadline})").format(**said), p.target)
-        if ctx.as_of >= dt.datetime.combine(window_end, dt.time(), tzinfo=cal.tzinfo):
-            return verdict(Status.BREACH, _("{head}: missed: {done} of {target} by {deadline}").format(**said), p.target)
-        elapsed = window_fraction(cal, p.start, window_end, ctx.as_of)
-        pace = Pace.of(done, p.target, elapsed, days_left(ctx.today, p.deadline))
-        details.update(pace.details())
+            return verdict(Status.OK, self.reached.format(**said), p.target)
+        if self.ended:
+            return verdict(Status.BREACH, self.missed.format(**said), p.target)
+        line, share = self.line()
+        details.update(line.details(done))
         expected = details["expected"]
-        said.update(expected=fmt(expected), share=fmt_share(elapsed), rate=fmt(details["rate_needed_per_day"]))
-        if pace.on_pace:
+        said.update(expected=fmt(expected), share=share, rate=fmt(details["rate_needed_per_day"]))
+        if line.on_pace(done):
             message = _("{head}: on pace: {done} done, {expected} expected by now ({share} of the time elapsed) toward {target} by {deadline}")
             return verdict(Status.OK, message.format(**said), expected)
         said["forecast"] = (
             _("no forecast yet")
-            if pace.forecast is None
+            if not line.has_forecast()
             else _("forecast {forecast} by {deadline}").format(forecast=fmt(details["forecast"]), deadline=p.deadline)
         )
-        if p.hopeless_at is not None and pace.hopeless(p.hopeless_at):
+        if p.hopeless_at is not None and line.hopeless(done, p.hopeless_at):
             message = _(
                 "{head}: on course to miss: {done} done, {expected} expected by now ({share} of the time elapsed); "
                 "{forecast}; needs {rate} per day to reach {target}"

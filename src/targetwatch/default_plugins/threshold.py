@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -155,50 +155,79 @@ class ThresholdKind(RuleKind):
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
         with decimal.localcontext(exact_context()):
-            return self._evaluate(rule, series, ctx)
+            return _ThresholdJudge(rule, ctx).judge(series)
 
-    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        with decimal.localcontext(exact_context()):
+            judge = _ThresholdJudge(rule, ctx).judge
+            return [judge(s) for s in series]
+
+
+class _ThresholdJudge:
+    """One threshold rule, ready to judge many series: its bounds, their details and the
+    message templates are worked out once; the bounds' text once per indicator (its unit)."""
+
+    def __init__(self, rule: Rule, ctx: EvalContext) -> None:
         p: ThresholdParams = rule.params
-        picked = pick(series, p.period, ctx)
+        self.p, self.ctx = p, ctx
+        self.crit, self.warn = p.critical(), p.warning()
+        bounds: dict[str, Any] = {}
+        for key, bound in (("min", self.crit.low), ("max", self.crit.high)):
+            if bound is not None:
+                bounds[key] = bound
+        if self.warn is not None:
+            for key, bound in (("warn_min", self.warn.low), ("warn_max", self.warn.high)):
+                if bound is not None:
+                    bounds[key] = bound
+        self.bounds = bounds
+        self.breach = _("{indicator} {value} for {period} is not {bounds}")
+        self.warning = _("{indicator} {value} for {period} passes ({bounds}) but is not {warn_bounds}, the warning level")
+        self.ok = _("{indicator} {value} for {period} is {bounds}")
+        self.units: dict[str, str | None] = {}
+        self.texts: dict[tuple[str, bool], str] = {}
+
+    def unit(self, indicator: str) -> str | None:
+        if indicator not in self.units:
+            self.units[indicator] = self.ctx.unit(indicator)
+        return self.units[indicator]
+
+    def bounds_text(self, indicator: str, warning: bool) -> str:
+        """The (warning) bounds in words, their numbers in the indicator's unit."""
+        found = self.texts.get((indicator, warning))
+        if found is None:
+            unit = self.unit(indicator)
+            bounds = self.warn if warning else self.crit
+            assert bounds is not None
+
+            def fmt(v: Decimal) -> str:
+                return self.ctx.fmt(v, unit)
+
+            found = self.texts[(indicator, warning)] = _bounds_text(bounds, fmt)
+        return found
+
+    def judge(self, series: Series) -> Judgement:
+        picked = pick(series, self.p.period, self.ctx)
         if isinstance(picked, Judgement):
             return picked
         period, value = picked
-        unit = ctx.unit(series.indicator)
-        crit, warn = p.critical(), p.warning()
+        indicator = series.indicator
+        crit, warn = self.crit, self.warn
         margin, target = _margin(crit, value)
-        details: dict[str, Any] = {"value": value, "period": period.label}
-        for key, bound in (("min", crit.low), ("max", crit.high)):
-            if bound is not None:
-                details[key] = bound
-        if warn is not None:
-            for key, bound in (("warn_min", warn.low), ("warn_max", warn.high)):
-                if bound is not None:
-                    details[key] = bound
-
-        def fmt(v: Decimal) -> str:
-            return ctx.fmt(v, unit)
-
-        said = {"indicator": series.indicator, "value": fmt(value), "period": period, "bounds": _bounds_text(crit, fmt)}
+        details: dict[str, Any] = {"value": value, "period": period.label, **self.bounds}
+        shown_value = self.ctx.fmt(value, self.unit(indicator))
+        bounds = self.bounds_text(indicator, False)
         if crit.alerts(value):
-            status, message = Status.BREACH, _("{indicator} {value} for {period} is not {bounds}").format(**said)
+            status = Status.BREACH
+            message = self.breach.format(indicator=indicator, value=shown_value, period=period, bounds=bounds)
         elif warn is not None and warn.alerts(value):
-            status, message = (
-                Status.WARN,
-                _("{indicator} {value} for {period} passes ({bounds}) but is not {warn_bounds}, the warning level").format(
-                    **said, warn_bounds=_bounds_text(warn, fmt)
-                ),
+            status = Status.WARN
+            message = self.warning.format(
+                indicator=indicator, value=shown_value, period=period, bounds=bounds, warn_bounds=self.bounds_text(indicator, True)
             )
         else:
-            status, message = Status.OK, _("{indicator} {value} for {period} is {bounds}").format(**said)
-        return Judgement(
-            status,
-            message,
-            value=value,
-            target=target,
-            margin=margin,
-            period=period,
-            details=details,
-        )
+            status = Status.OK
+            message = self.ok.format(indicator=indicator, value=shown_value, period=period, bounds=bounds)
+        return Judgement(status, message, value=value, target=target, margin=margin, period=period, details=details)
 
 
 @attrs.frozen
@@ -258,18 +287,34 @@ class CapKind(RuleKind):
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
         with decimal.localcontext(exact_context()):
-            return self._evaluate(rule, series, ctx)
+            return self._evaluate(rule, series, ctx, _CapTexts(rule.params, ctx))
 
-    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        with decimal.localcontext(exact_context()):
+            texts = _CapTexts(rule.params, ctx)
+            return [self._evaluate(rule, s, ctx, texts) for s in series]
+
+    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, texts: _CapTexts) -> Judgement:
         p: CapParams = rule.params
-        unit = ctx.unit(series.indicator)
         if p.aggregate == "latest":
             picked = pick(series, p.period, ctx)
             if isinstance(picked, Judgement):
                 return picked
             period, value = picked
-            head = _("{indicator} {value} for {period}").format(indicator=series.indicator, value=ctx.fmt(value, unit), period=period)
-            return self._level(p, head, period, value, ctx, unit, final=True, details={})
+            unit, cap, warn = texts.limits(series.indicator)
+            head = texts.head.format(indicator=series.indicator, value=ctx.fmt(value, unit), period=period)
+            facts: dict[str, Any] = {"value": value, "max": p.max, "period": period.label}
+            if p.warn_at is not None:
+                facts["warn_at"] = p.warn_at
+            if value > p.max:
+                status, why = Status.BREACH, texts.above
+            elif p.warn_at is not None and value > p.warn_at:
+                status, why = Status.WARN, texts.warned
+            else:
+                status, why = Status.OK, texts.within
+            return Judgement(status, why.format(head=head, cap=cap, warn=warn), value=value, target=p.max,
+                             margin=p.max - value, period=period, details=facts)  # fmt: skip
+        unit = ctx.unit(series.indicator)
         assert p.period is not None  # problems() requires it
         resolved = resolve(ctx, p.period)
         if isinstance(resolved, Judgement):
@@ -384,6 +429,28 @@ class CapKind(RuleKind):
             period=period,
             details=details,
         )
+
+
+class _CapTexts:
+    """What a cap rule says the same way for every series: its message templates, and its
+    ceiling and warning level written in each indicator's unit."""
+
+    def __init__(self, p: CapParams, ctx: EvalContext) -> None:
+        self.p, self.ctx = p, ctx
+        self.head = _("{indicator} {value} for {period}")
+        self.above = _("{head} is above the cap of {cap}")
+        self.warned = _("{head} is within the cap of {cap} but above the warning level {warn}")
+        self.within = _("{head} is within the cap of {cap}")
+        self._limits: dict[str, tuple[str | None, str, str | None]] = {}
+
+    def limits(self, indicator: str) -> tuple[str | None, str, str | None]:
+        """The indicator's unit, the cap and the warning level (``None`` without one) in it."""
+        found = self._limits.get(indicator)
+        if found is None:
+            unit = self.ctx.unit(indicator)
+            warn = None if self.p.warn_at is None else self.ctx.fmt(self.p.warn_at, unit)
+            found = self._limits[indicator] = (unit, self.ctx.fmt(self.p.max, unit), warn)
+        return found
 
 
 @hookimpl
