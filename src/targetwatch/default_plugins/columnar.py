@@ -1,0 +1,401 @@
+"""Series built column by column: the columnar half of the ``csv`` and ``parquet`` sources.
+
+Cells arrive as pyarrow arrays, a batch of rows at a time. Each distinct cell of a column is
+converted once, by the same :class:`~.tabular.RowConverter` rules the row-by-row readers apply
+to every cell (stripping, blank labels, numbers, periods), and rows become small integer codes;
+numpy then sorts and groups the codes into series. The result is exactly the
+:class:`~targetwatch.data.Dataset` that :meth:`Dataset.from_records
+<targetwatch.data.Dataset.from_records>` builds from the row-by-row reader's records: the same
+series in the same order, the same periods and the same decimals, digit for digit.
+
+Whatever would make the row-by-row reader report a problem (a bad row, two observations of one
+period) raises :class:`GiveUp` instead: the caller then reads the rows one by one, which says
+exactly what is wrong and where (or skips the bad row, with ``on_bad_row = "skip"``).
+
+pyarrow and numpy (the ``fast`` extra) are imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+from collections.abc import Callable, Collection
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..data import Dataset
+from ..errors import PeriodError
+from ..model import Labels, Series
+from ..periods import Calendar, Period
+from .tabular import BadRow, Layout, RowConverter
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Codes = npt.NDArray[np.int32]
+
+#: The code of a blank value cell (not reported) or an indicator not asked for: the row is dropped.
+DROP = -1
+#: The code of a blank label cell: the row does not have that label.
+ABSENT = 0
+#: Keys are combined into one int64 while they stay below this (room left for a multiplication).
+_LIMIT = 1 << 62
+
+
+class GiveUp(Exception):
+    """The columnar reader cannot be sure of giving what the row-by-row reader gives."""
+
+
+def _order(period: Period) -> tuple[dt.date, dt.date, str]:
+    return (period.start, period.end, period.grain)
+
+
+class Cells:
+    """The distinct cells of one column, each converted once by ``convert`` into a code."""
+
+    def __init__(self, convert: Callable[[object], int]) -> None:
+        self.convert = convert
+        self.seen: dict[object, int] = {}
+
+    def codes(self, array: Any) -> Codes:
+        """The code of every cell of a pyarrow array (``GiveUp`` from ``convert`` passes through)."""
+        import numpy as np
+        import pyarrow as pa  # type: ignore[import-untyped]
+        import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+        if pa.types.is_dictionary(array.type):
+            array = array.dictionary_decode()
+        encoded = pc.dictionary_encode(array, null_encoding="encode")
+        seen, convert = self.seen, self.convert
+        local = []
+        for raw in encoded.dictionary.to_pylist():
+            # Equal but different cells stay apart: 0.0 and -0.0, Decimal 1.5 and 1.50, 1 and True.
+            key = raw if type(raw) is str or type(raw) is int else (type(raw), repr(raw))
+            code = seen.get(key)
+            if code is None:
+                code = seen[key] = convert(raw)
+            local.append(code)
+        table = np.asarray(local, dtype=np.int32)
+        return table[int32s(encoded.indices)]
+
+
+class Interned:
+    """Distinct objects (indicator names, periods, label values) numbered from ``first``."""
+
+    def __init__(self, first: int = 0) -> None:
+        self.first = first
+        self.ids: dict[Any, int] = {}
+        self.items: list[Any] = []
+
+    def id(self, item: Any) -> int:
+        found = self.ids.get(item)
+        if found is None:
+            found = self.ids[item] = len(self.items) + self.first
+            self.items.append(item)
+        return found
+
+
+class Columnar:
+    """Collects batches of rows and builds the dataset.
+
+    ``layout`` locates the columns of the file; ``positions`` maps a layout column index to the
+    index of that column in the batches (all columns in order when ``None``). ``wanted`` are
+    the indicators asked for (``None``: all).
+    """
+
+    def __init__(
+        self,
+        conv: RowConverter,
+        layout: Layout,
+        wanted: Collection[str] | None,
+        *,
+        positions: dict[int, int] | None = None,
+    ) -> None:
+        self.conv = conv
+        self.calendar: Calendar = conv.moments  # the context's calendar, or UTC outside a config
+        self.end_moments = conv.params.available == "period_end"
+        names = conv.names
+        at = (lambda i: i) if positions is None else positions.__getitem__
+        self.indicator_at = None if layout.indicator is None else at(layout.indicator)
+        self.period_at = at(layout.period)
+        self.value_at = at(layout.value)
+        self.indicators = Interned()
+        self.periods = Interned()
+        self.values: list[Decimal] = []
+        self.moments: list[dt.datetime | None] = [None]
+        self._indicator = Cells(self._indicator_code(names["indicator"], wanted))
+        self._period = Cells(self._period_code(names["period"]))
+        self._value = Cells(self._value_code(names["value"]))
+        self.labels: list[tuple[str, int, Cells, Interned]] = []
+        self.checked: list[tuple[int, Cells]] = []  # constant_labels columns: checked, not kept
+        self.reported: tuple[int, Cells] | None = None
+        for name, index in layout.labels:
+            if name == conv.reported:
+                self.reported = (at(index), Cells(self._reported_code(name)))
+            elif name in conv.constant:
+                self.checked.append((at(index), Cells(self._constant_code(name, conv.constant[name]))))
+            else:
+                values = Interned(first=ABSENT + 1)
+                self.labels.append((name, at(index), Cells(self._label_code(name, values)), values))
+        if self.indicator_at is None:
+            assert conv.fixed is not None
+            self.indicators.id(conv.fixed)
+        self._chunks: list[list[Codes]] = []
+        self.rows = 0
+
+    # -- converting distinct cells ----------------------------------------------------------
+
+    def _indicator_code(self, column: str, wanted: Collection[str] | None) -> Callable[[object], int]:
+        conv = self.conv
+
+        def convert(raw: object) -> int:
+            if not conv.wanted(raw, wanted):
+                return DROP
+            try:
+                return self.indicators.id(conv._text(column, raw, "an indicator name"))
+            except BadRow:
+                raise GiveUp from None
+
+        return convert
+
+    def _period_code(self, column: str) -> Callable[[object], int]:
+        conv, calendar = self.conv, self.calendar
+
+        def convert(raw: object) -> int:
+            try:
+                return self.periods.id(calendar.parse(conv._text(column, raw, "a period such as 2023-07")))
+            except (BadRow, PeriodError):
+                raise GiveUp from None
+
+        return convert
+
+    def _value_code(self, column: str) -> Callable[[object], int]:
+        conv, values = self.conv, self.values
+
+        def convert(raw: object) -> int:
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                return DROP  # not reported
+            try:
+                values.append(conv._value(column, raw))
+            except BadRow:
+                raise GiveUp from None
+            return len(values) - 1
+
+        return convert
+
+    def _label_code(self, column: str, values: Interned) -> Callable[[object], int]:
+        def convert(raw: object) -> int:
+            try:
+                text = RowConverter._label(column, raw)
+            except BadRow:
+                raise GiveUp from None
+            return ABSENT if text is None else values.id(text)
+
+        return convert
+
+    def _constant_code(self, column: str, fixed: str) -> Callable[[object], int]:
+        def convert(raw: object) -> int:
+            try:
+                text = RowConverter._label(column, raw)
+            except BadRow:
+                raise GiveUp from None
+            if text is not None and text != fixed:
+                raise GiveUp
+            return ABSENT
+
+        return convert
+
+    def _reported_code(self, column: str) -> Callable[[object], int]:
+        conv, moments = self.conv, self.moments
+
+        def convert(raw: object) -> int:
+            try:
+                moment = conv._reported(column, raw)
+            except BadRow:
+                raise GiveUp from None
+            if moment is None:
+                return ABSENT
+            moments.append(moment)
+            return len(moments) - 1
+
+        return convert
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def add(self, batch: Any) -> None:
+        """Take in a pyarrow record batch (raises :class:`GiveUp`)."""
+        import numpy as np
+
+        self.rows += batch.num_rows
+        indicator = None
+        if self.indicator_at is not None:
+            indicator = self._indicator.codes(batch.column(self.indicator_at))
+            keep = indicator != DROP
+            if not keep.all():  # rows of other indicators are passed over before anything else
+                batch, indicator = batch.filter(mask(keep)), indicator[keep]
+        # Every row left is checked: a bad period makes a bad row even where the value is blank.
+        period = self._period.codes(batch.column(self.period_at))
+        value = self._value.codes(batch.column(self.value_at))
+        keep = value != DROP
+        if not keep.all():
+            batch, period, value = batch.filter(mask(keep)), period[keep], value[keep]
+            indicator = None if indicator is None else indicator[keep]
+        if not batch.num_rows:
+            return
+        if indicator is None:  # a fixed indicator
+            indicator = np.zeros(batch.num_rows, dtype=np.int32)
+        chunk = [indicator, period, value]
+        for _, at, cells, _ in self.labels:
+            chunk.append(cells.codes(batch.column(at)))
+        for at, cells in self.checked:
+            cells.codes(batch.column(at))
+        if self.reported is not None:
+            chunk.append(self.reported[1].codes(batch.column(self.reported[0])))
+        self._chunks.append(chunk)
+
+    # -- series -----------------------------------------------------------------------------
+
+    def dataset(self, source: str | None) -> Dataset:
+        """The series of the rows taken in (raises :class:`GiveUp` on two observations of one
+        indicator, labels and period)."""
+        import numpy as np
+
+        if not self._chunks:
+            return Dataset()
+        columns = [np.concatenate(parts) for parts in zip(*self._chunks)]
+        self._chunks = []
+        indicator, period, value = columns[0], columns[1], columns[2]
+        labels = columns[3 : 3 + len(self.labels)]
+        reported = columns[3 + len(self.labels)] if self.reported is not None else None
+        periods: list[Period] = self.periods.items
+        rank = np.empty(len(periods), dtype=np.int64)
+        rank[sorted(range(len(periods)), key=lambda i: _order(periods[i]))] = np.arange(len(periods))
+
+        # One int64 per series (indicator, then labels in column order), then per observation.
+        group = indicator.astype(np.int64)
+        bound = len(self.indicators.items)
+        for codes, (_, _, _, values) in zip(labels, self.labels):
+            width = len(values.items) + 1
+            if bound * width > _LIMIT:
+                group, bound = _factorize(group)
+            group = group * width + codes
+            bound *= width
+        if bound * len(periods) > _LIMIT:
+            group, bound = _factorize(group)
+        key = group * len(periods) + rank[period]
+        del group
+        order = None
+        if not (key[1:] > key[:-1]).all():  # not already in order (or a duplicate)
+            order = np.argsort(key, kind="stable")
+            key = key[order]
+            if (key[1:] == key[:-1]).any():
+                raise GiveUp  # two observations of the same indicator, labels and period
+        series = key // len(periods)
+        starts = np.flatnonzero(series[1:] != series[:-1]) + 1
+        del key, series
+        starts = np.concatenate(([0], starts))
+        ends = np.append(starts[1:], len(indicator)).tolist()
+        if order is None:
+            appearance: Any = range(len(starts))
+        else:
+            # Series come in the order their first row appears in, as rows would group them.
+            appearance = np.argsort(np.minimum.reduceat(order, starts), kind="stable").tolist()
+            period, value = period[order], value[order]
+            reported = None if reported is None else reported[order]
+
+        # Millions of references in a few big lists: a cyclic garbage collection now and then
+        # would walk them all again and again, while nothing built here can form a cycle.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._series(
+                source, periods, period, value, reported, labels, indicator, order, starts, ends, appearance
+            )
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _series(
+        self,
+        source: str | None,
+        periods: list[Period],
+        period: Codes,
+        value: Codes,
+        reported: Codes | None,
+        labels: list[Codes],
+        indicator: Codes,
+        order: Any,
+        starts: Any,
+        ends: list[int],
+        appearance: Any,
+    ) -> Dataset:
+        first = starts if order is None else order[starts]
+        period_list = _objects(periods)[period].tolist()
+        value_list = _objects(self.values)[value].tolist()
+        moment_list: list[dt.datetime | None] | None = None
+        if reported is not None:
+            moment_list = _objects(self.moments)[reported].tolist()
+        if self.end_moments:
+            ends_of = _objects([self.calendar.end_moment(p) for p in periods])[period].tolist()
+            moment_list = ends_of if moment_list is None else [m if m is not None else e for m, e in zip(moment_list, ends_of)]
+
+        names = [name for name, _, _, _ in self.labels]
+        items = [values.items for _, _, _, values in self.labels]
+        constant = tuple(self.conv.constant.items())
+        first_labels = [codes[first].tolist() for codes in labels]
+        first_indicator = indicator[first].tolist()
+        start_list = starts.tolist()
+        seen: dict[tuple[int, ...], Labels] = {}
+        indicators = self.indicators.items
+        out = []
+        for g in appearance:
+            combo = tuple(codes[g] for codes in first_labels)
+            found = seen.get(combo)
+            if found is None:
+                pairs = [(n, items[j][c - ABSENT - 1]) for j, (n, c) in enumerate(zip(names, combo)) if c != ABSENT]
+                found = seen[combo] = tuple(sorted([*pairs, *constant]))
+            s, e = start_list[g], ends[g]
+            moments = None
+            if moment_list is not None:
+                moments = tuple(moment_list[s:e])
+                if all(m is None for m in moments):
+                    moments = None
+            out.append(Series(indicators[first_indicator[g]], found, tuple(period_list[s:e]), tuple(value_list[s:e]), source, moments))
+        return Dataset(out)
+
+
+def int32s(array: Any) -> Codes:
+    """The values of a pyarrow int32 array without nulls, as numpy sees them (no copy)."""
+    import numpy as np
+
+    if str(array.type) != "int32":
+        array = array.cast("int32")
+    return np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array), offset=array.offset * 4)
+
+
+def mask(keep: Any) -> Any:
+    """A numpy boolean array as a pyarrow one (for ``filter``)."""
+    import numpy as np
+    import pyarrow as pa
+
+    bits = np.packbits(keep, bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(keep), [None, pa.py_buffer(bits)])
+
+
+def _factorize(codes: Any) -> tuple[Any, int]:
+    """Codes renumbered 0..n-1 (same order), and n."""
+    import numpy as np
+
+    unique, inverse = np.unique(codes, return_inverse=True)
+    return inverse.astype(np.int64).reshape(-1), len(unique)
+
+
+def _objects(items: list[Any]) -> Any:
+    """A numpy object array of ``items`` (never unpacked as nested sequences)."""
+    import numpy as np
+
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        out[i] = item
+    return out
