@@ -26,8 +26,8 @@ The rules below hold for the ``csv``, ``json`` and ``sqlite`` sources alike:
 from __future__ import annotations
 
 import codecs
-import re
 import datetime as dt
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -36,109 +36,19 @@ from typing import Any
 import attrs
 
 from ..errors import PeriodError, Problem, SourceError
-from ..model import Record
+from ..model import Labels, Record
 from ..numbers import parse_number
-from ..params import Choice, Flag, ListOf, StrMapping, Text, param
 from ..periods import Calendar
 from ..source import SourceContext
+from .tabular_params import CORE, REPORTED, TabularParams, check_encoding
 
-CORE = ("indicator", "period", "value")
+__all__ = [
+    "CORE", "PLAIN_NUMBER", "REPORTED", "BadRow", "Layout", "RowConverter", "TabularParams", "check_encoding", "describe",
+    "mapping_labels", "undecodable_line",
+]
+
 #: A number as most cells hold it: no separators, percent sign or 万.
-_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?\Z")
-#: The optional column saying when a figure was reported (not a label).
-REPORTED = "reported_at"
-
-
-@attrs.frozen
-class TabularParams:
-    """Parameters shared by every built-in tabular source (``csv``, ``json``, ``sqlite``)."""
-
-    path: str = param(Text(), doc="The data file, relative to the config file's folder.")
-    columns: dict[str, str] | None = param(
-        StrMapping((*CORE, REPORTED)),
-        default=None,
-        doc='Rename the core columns, e.g. { indicator = "指标", period = "期间", value = "数值" }; '
-        'keys not given keep their default names indicator, period and value. reported_at = "填报日期" '
-        "names the (then required) column saying when each figure was reported, a date or moment in "
-        "the configured time zone; by default a column reported_at is used when there is one.",
-    )
-    indicator: str | None = param(
-        Text(),
-        default=None,
-        doc="A fixed indicator name for a file that holds one indicator; the file then needs no indicator column.",
-    )
-    labels: tuple[str, ...] | None = param(
-        ListOf(Text()),
-        default=None,
-        doc="The columns that are labels (e.g. [\"district\"]). Default: every column other than "
-        "the indicator, period and value columns and those in ignore.",
-    )
-    ignore: tuple[str, ...] = param(
-        ListOf(Text()), default=(), doc='Columns to ignore, e.g. ["note", "source"].'
-    )
-    constant_labels: dict[str, str] | None = param(
-        StrMapping(),
-        default=None,
-        doc='Labels added to every row, e.g. { district = "田家庵区" }. A row whose own label of '
-        "that name differs is a bad row.",
-    )
-    percent: bool = param(
-        Flag(),
-        default=True,
-        doc='Whether "94.1%" means 0.941. When false, a percent sign in a value makes a bad row. '
-        'Thousands separators ("17,192") and 万/亿 suffixes are always understood.',
-    )
-    on_bad_row: str = param(
-        Choice("error", "skip"),
-        default="error",
-        doc='What a bad row does: "error" stops with a message naming the file, line and column; '
-        '"skip" reports it as skipped (counted and shown) and reads on. A blank value is '
-        "never a bad row: it means not reported and yields nothing.",
-    )
-    available: str = param(
-        Choice("period_start", "period_end"),
-        default="period_start",
-        doc='When a figure without a reported_at cell became available (check --as-of and backtest see '
-        'it from then): "period_start" (as soon as its period starts, so partial-period and snapshot '
-        'figures count) or "period_end" (once its period is over: July from 1 August, 00:00 local time).',
-    )
-
-    def problems(self) -> list[tuple[str, str]]:
-        """Cross-field checks: label and ignore lists must not overlap the core columns or each other."""
-        out: list[tuple[str, str]] = []
-        names = self.column_names()
-        core = {n for k, n in names.items() if not (k == "indicator" and self.indicator is not None)}
-        if self.indicator is not None and self.columns and "indicator" in self.columns:
-            out.append(("indicator", "give either a fixed indicator or columns.indicator, not both"))
-        for key, listed in (("labels", self.labels or ()), ("ignore", self.ignore)):
-            clash = [c for c in listed if c in core]
-            if clash:
-                out.append((key, f"expected columns other than the indicator, period and value columns; found {clash[0]!r}"))
-        both = sorted(set(self.labels or ()) & set(self.ignore))
-        if both:
-            out.append(("ignore", f"column {both[0]!r} is listed both in labels and in ignore"))
-        reported = (self.columns or {}).get(REPORTED)
-        for key, listed in (("columns", tuple(core)), ("labels", self.labels or ()), ("ignore", self.ignore)):
-            if reported is not None and reported in listed:
-                out.append((key, f"column {reported!r} is the reported_at column (set by columns.reported_at); it cannot also be in {key}"))
-        return out
-
-    def reported_column(self) -> str | None:
-        """The reported_at column: ``columns.reported_at``, else ``reported_at`` unless taken."""
-        named = (self.columns or {}).get(REPORTED)
-        if named is not None:
-            return named
-        taken = set(self.column_names().values()) | set(self.ignore) | set(self.labels or ())
-        return None if REPORTED in taken else REPORTED
-
-    def none_wanted(self, indicators: Collection[str] | None) -> bool:
-        """True when the source holds one fixed indicator that was not asked for: nothing to read."""
-        return self.indicator is not None and indicators is not None and self.indicator not in indicators
-
-    def column_names(self) -> dict[str, str]:
-        """The actual column name of each of ``indicator``, ``period`` and ``value``."""
-        columns = self.columns or {}
-        return {key: columns.get(key, key) for key in CORE}
+PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?\Z")
 
 
 def describe(raw: object) -> str:
@@ -320,6 +230,21 @@ class RowConverter:
                 canonical, cacheable = None, False
             if canonical is not None:
                 return Record(indicator, period, value, canonical, origin, self._end_of(period))
+        canonical, reported = self.labels_of(pairs)
+        if cacheable and len(self._labels_seen) < 100_000:
+            # Rows repeat a few label combinations millions of times: normalise each once.
+            self._labels_seen[pairs] = canonical
+        if reported is None:
+            reported = self._end_of(period)
+        return Record(indicator, period, value, canonical, origin, reported)
+
+    def labels_of(self, pairs: Iterable[tuple[str, object]]) -> tuple[Labels, dt.datetime | None]:
+        """The canonical labels of a row's label cells (``constant_labels`` added), and the
+        moment in its reported_at cell if the pairs hold one (``None`` for none or a blank).
+
+        Raises :class:`BadRow` for a bad label or reported_at cell, or a constant label the row
+        contradicts.
+        """
         labels: dict[str, str] = {}
         reported: dt.datetime | None = None
         for name, raw in pairs:
@@ -336,13 +261,15 @@ class RowConverter:
             if own is not None and own != fixed:
                 raise BadRow(f"column {name!r}: expected {fixed!r} (set by constant_labels), found {own!r}")
             labels[name] = fixed
-        canonical = tuple(sorted(labels.items()))
-        if cacheable and len(self._labels_seen) < 100_000:
-            # Rows repeat a few label combinations millions of times: normalise each once.
-            self._labels_seen[pairs] = canonical
-        if reported is None:
-            reported = self._end_of(period)
-        return Record(indicator, period, value, canonical, origin, reported)
+        return tuple(sorted(labels.items())), reported
+
+    def number(self, raw: object) -> Decimal:
+        """The value in a value cell that is not blank; :class:`BadRow` when it is not a number."""
+        return self._value(self.names["value"], raw)
+
+    def moment(self, raw: object) -> dt.datetime | None:
+        """The moment in a reported_at cell (``None`` for a blank); :class:`BadRow` when it is not one."""
+        return self._reported(self.reported or REPORTED, raw)
 
     def _end_of(self, period: str) -> dt.datetime | None:
         """With ``available = "period_end"``, the moment the period ends; else ``None``."""
@@ -374,7 +301,7 @@ class RowConverter:
         raise BadRow(f"column {column!r}: expected {expected}, {describe(raw)}")
 
     def _value(self, column: str, raw: object) -> Decimal:
-        if type(raw) is str and _PLAIN_NUMBER.match(raw):
+        if type(raw) is str and PLAIN_NUMBER.match(raw):
             return Decimal(raw)  # the common case, without the separator and suffix handling
         try:
             return parse_number(raw, allow_percent=self.params.percent)
@@ -412,15 +339,6 @@ def undecodable_line(path: Path, encoding: str) -> int | None:
     except OSError:
         return None
     return None
-
-
-def check_encoding(encoding: str) -> list[tuple[str, str]]:
-    """A params problem when ``encoding`` is not a known text encoding."""
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        return [("encoding", f"expected a text encoding such as 'utf-8-sig' or 'gbk', found {encoding!r}")]
-    return []
 
 
 def mapping_labels(row: Mapping[str, Any], keys: Iterable[str]) -> list[tuple[str, object]]:
