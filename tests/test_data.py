@@ -173,3 +173,18 @@ def test_merged_rejects_the_same_series_from_two_sources() -> None:
         a.merged(b)
     assert "x" in str(info.value) and "田家庵区" in str(info.value)
     assert len(a) == 1 and a.get("x", TJA).values == (D(1),)
+
+
+def test_visible_is_the_dataset_itself_when_nothing_is_cut() -> None:
+    ds = Dataset.from_records(RECORDS, CAL)
+    assert ds.visible(dt.date(2024, 1, 1)) is ds
+    cut = ds.visible(dt.date(2023, 6, 30))
+    assert cut is not ds and len(cut) == len(ds)
+    assert [s.indicator for s in cut] == [s.indicator for s in ds]
+
+
+def test_merged_into_an_empty_dataset() -> None:
+    b = Dataset.from_records([rec("x", "2023", "2", XJ), rec("y", "2023", "3", TJA)], CAL)
+    both = Dataset().merged(b)
+    assert [(s.indicator, s.labels) for s in both] == [(s.indicator, s.labels) for s in b]
+    assert len(Dataset().merged(Dataset())) == 0

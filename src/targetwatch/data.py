@@ -90,11 +90,20 @@ class Dataset:
     def visible(self, as_of: dt.datetime | dt.date) -> Dataset:
         """The data as it could be known at ``as_of`` (see :meth:`Series.visible`): each
         observation from its ``reported_at`` moment when it has one, else from the start of
-        its period. Pass the aware moment of the check; a plain date means the start of that day."""
-        return Dataset(s.visible(as_of) for s in self)
+        its period. Pass the aware moment of the check; a plain date means the start of that day.
+        When every observation is visible already, that is this dataset itself."""
+        seen = []
+        changed = False
+        for s in self:
+            shown = s.visible(as_of)
+            changed = changed or shown is not s
+            seen.append(shown)
+        return Dataset(seen) if changed else self
 
     def merged(self, other: Dataset) -> Dataset:
         """This dataset plus ``other``'s series (a series in both is an error)."""
+        if not self._by_indicator:
+            return other  # read-only: nothing to copy
         out = Dataset(self)
         for s in other:
             if out.get(s.indicator, s.labels) is not None:
