@@ -4,13 +4,14 @@ error, usage errors included)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 import click
 
@@ -22,6 +23,20 @@ if TYPE_CHECKING:
     from .config import Config
 
 EXIT_UNKNOWN = 3
+
+
+class EchoStream(io.TextIOBase):
+    """Standard output as ``click.echo`` writes it, for an output format to write to piece by
+    piece: the stream click resolves (a misconfigured encoding corrected), ANSI colours removed
+    when it is not a terminal, flushed after each piece."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if text:
+            click.echo(text, nl=False)
+        return len(text)
 
 
 class Group(click.Group):
@@ -162,9 +177,8 @@ def check(config_path: Path | None, as_of: str | None, rule_ids: tuple[str, ...]
     if registry.failures:
         result = attrs.evolve(result, problems=(*result.problems, *(Problem(str(f)) for f in registry.failures)))
     use_color = sys.stdout.isatty() if color is None else color
-    text = outputs[fmt].render(result, OutputOptions(quiet=quiet, color=use_color, pretty=sys.stdout.isatty()))
-    if text:
-        click.echo(text, nl=False)
+    options = OutputOptions(quiet=quiet, color=use_color, pretty=sys.stdout.isatty())
+    outputs[fmt].write(result, options, cast(TextIO, EchoStream()))
     if not dry_run:
         summary = ", ".join(f"{n} {s}" for s, n in result.summary.items() if n)
         url = pings.fail if result.exit_code == 3 else pings.success

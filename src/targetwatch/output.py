@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TextIO
 
 import attrs
 
@@ -21,7 +21,8 @@ class OutputOptions:
 
 
 class OutputFormat:
-    """Base class of output plugins: ``name``, ``summary`` and :meth:`render`."""
+    """Base class of output plugins: ``name``, ``summary``, :meth:`render` and, for output too
+    large to hold as one string, :meth:`write`."""
 
     name: ClassVar[str]
     summary: ClassVar[str]
@@ -29,3 +30,11 @@ class OutputFormat:
     def render(self, result: CheckResult, options: OutputOptions) -> str:
         """The whole output as text (ending with a newline unless empty)."""
         raise NotImplementedError
+
+    def write(self, result: CheckResult, options: OutputOptions, stream: TextIO) -> None:
+        """Write the output to ``stream``: the same text :meth:`render` returns, which is what
+        this default writes. A format may override it to write the text piece by piece, so
+        that a large output never exists as one string; ``targetwatch check`` calls this."""
+        text = self.render(result, options)
+        if text:
+            stream.write(text)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Final, TextIO
 
 from ..hookspecs import hookimpl
 from ..i18n import _, pgettext, status_label
 from ..model import Status, Verdict
 from ..numbers import format_number
 from ..output import OutputFormat, OutputOptions
+from .json_encoding import VerdictEncoder, compact, json_default
+from .json_encoding import verdict_json as verdict_json  # noqa: PLC0414 - re-exported: callers import it from here
 
 if TYPE_CHECKING:
     from ..engine import CheckResult
@@ -116,68 +117,48 @@ def _color(status: Status) -> str:
     return f"\x1b[{_COLORS[status]}m{status.value}\x1b[0m"
 
 
-def _number(value: Decimal | None) -> int | float | None:
-    """A Decimal as a JSON number: an int when integral, else the float with the same digits."""
-    if value is None:
-        return None
-    if value == value.to_integral_value() and abs(value) < 2**53:
-        return int(value)
-    return float(value)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return _number(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
-def _json_default(value: Any) -> Any:
-    """What ``json`` cannot write itself: Decimals as numbers, periods and dates as text."""
-    return _number(value) if isinstance(value, Decimal) else str(value)
-
-
-def verdict_json(v: Verdict, *, plain_details: bool = True) -> dict[str, Any]:
-    """One verdict as the JSON object documented in the README (schema version 1).
-
-    With ``plain_details=False`` the details are left as they are, for a ``json.dumps`` that
-    converts them through :func:`_json_default` (faster for many verdicts)."""
-    return {
-        "rule": v.rule, "title": v.title, "kind": v.kind, "indicator": v.indicator,
-        "labels": dict(v.labels), "status": v.status.value, "value": _number(v.value),
-        "target": _number(v.target), "margin": _number(v.margin),
-        "period": str(v.period) if v.period else None, "unit": v.unit, "message": v.message,
-        "severity": v.severity, "tags": list(v.tags), "details": _plain(dict(v.details)) if plain_details else v.details,
-        "silenced": v.silenced,
-    }
+#: Verdicts encoded and written at a time: large enough to be fast, small enough that the
+#: text of a few hundred thousand verdicts never exists at once.
+CHUNK: Final = 2000
 
 
 class JsonFormat(OutputFormat):
     """One JSON object: ``version``, ``as_of``, ``summary`` counts, ``verdicts`` and ``problems``.
-    Non-ASCII text is written as is; numbers are JSON numbers."""
+    Non-ASCII text is written as is; numbers are JSON numbers. Written compactly, or indented
+    by two spaces with ``pretty``; either way piece by piece, a few thousand verdicts at a time."""
 
     name = "json"
     summary = "One JSON document for machines (schema version 1)."
 
     def render(self, result: CheckResult, options: OutputOptions) -> str:
-        doc = {
-            "version": JSON_SCHEMA_VERSION,
-            "as_of": result.as_of.isoformat(),
-            "summary": result.summary,
-            "exit_code": result.exit_code,
-            "verdicts": [verdict_json(v, plain_details=False) for v in shown(result, options)],
-            "problems": [str(p) for p in result.problems],
-        }
-        # Compact unless a person is reading: the indenting encoder is pure Python and many
-        # times slower than the C one on hundreds of thousands of verdicts.
+        return "".join(self._pieces(result, options))
+
+    def write(self, result: CheckResult, options: OutputOptions, stream: TextIO) -> None:
+        stream.writelines(self._pieces(result, options))
+
+    def _pieces(self, result: CheckResult, options: OutputOptions) -> Iterator[str]:
+        """The document ``json.dumps`` writes, in pieces: the envelope up to the verdicts, the
+        verdicts a chunk at a time, then the problems and the closing brace."""
+        head = {"version": JSON_SCHEMA_VERSION, "as_of": result.as_of.isoformat(), "summary": result.summary, "exit_code": result.exit_code}
+        verdicts = shown(result, options)
+        problems = [str(p) for p in result.problems]
         if options.pretty:
-            return json.dumps(doc, ensure_ascii=False, indent=2, default=_json_default) + "\n"
-        return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=_json_default) + "\n"
+            # The indenting encoder is pure Python and many times slower than the C one, so
+            # compact is the default for machines; a person's terminal gets this one.
+            indented = json.JSONEncoder(ensure_ascii=False, indent=2, default=json_default).encode
+            yield indented(head)[:-2] + ',\n  "verdicts": ['
+            for start in range(0, len(verdicts), CHUNK):
+                # A chunk as an indented array, its items moved one level in: "[\n  {...}\n]"
+                # becomes "\n    {...}" (strings hold no raw line breaks: json escapes them).
+                text = indented([verdict_json(v, plain_details=False) for v in verdicts[start : start + CHUNK]])
+                yield ("," if start else "") + text[1:-2].replace("\n", "\n  ")
+            yield ("\n  ]" if verdicts else "]") + ',\n  "problems": ' + indented(problems).replace("\n", "\n  ") + "\n}\n"
+            return
+        yield compact(head)[:-1] + ',"verdicts":['
+        encoder = VerdictEncoder()
+        for start in range(0, len(verdicts), CHUNK):
+            yield ("," if start else "") + encoder.encode(verdicts[start : start + CHUNK])
+        yield '],"problems":' + compact(problems) + "}\n"
 
 
 _FORMATS: Final[tuple[Callable[[], OutputFormat], ...]] = (TableFormat, JsonFormat)
