@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -21,20 +21,24 @@ from ..params import IndicatorRef, Number, PeriodSpec, param
 RATIO_PLACES = 12
 
 
+_EXACT = exact_context()
+_PLACES = Decimal(1).scaleb(-RATIO_PLACES)
+_ONE = Decimal(1)
+
+
 def ratio(numerator: Decimal, denominator: Decimal) -> Decimal:
     """``numerator / denominator`` for display, rounded to :data:`RATIO_PLACES` places and
     without trailing zeros. Decisions never use it: they compare products exactly."""
-    with decimal.localcontext(exact_context()):
-        return tidy(numerator / denominator)
+    return tidy(_EXACT.divide(numerator, denominator))
 
 
 def tidy(value: Decimal) -> Decimal:
     """``value`` rounded to :data:`RATIO_PLACES` places, trailing zeros dropped, no exponent."""
-    with decimal.localcontext(exact_context()):
-        rounded = value.quantize(Decimal(1).scaleb(-RATIO_PLACES))
-        if rounded == rounded.to_integral_value():
-            return rounded.quantize(Decimal(1))
-        return rounded.normalize()
+    # The exact context is passed to each operation rather than entered: the same results.
+    rounded = value.quantize(_PLACES, context=_EXACT)
+    if rounded == rounded.to_integral_value(context=_EXACT):
+        return rounded.quantize(_ONE, context=_EXACT)
+    return rounded.normalize(_EXACT)
 
 
 def judge_share(
@@ -51,17 +55,17 @@ def judge_share(
     Returns the status, the shown ratio, the bound it was held to and the signed margin to that
     bound (the nearer one when both are set and the ratio is within them).
     """
-    value = ratio(part, whole)
-    with decimal.localcontext(exact_context()):
-        exact = part / whole
-        below = minimum is not None and part < minimum * whole
-        above = maximum is not None and part > maximum * whole
-        warned = warn_min is not None and part < warn_min * whole
-        room: list[tuple[Decimal, Decimal]] = []
-        if minimum is not None:
-            room.append((exact - minimum, minimum))
-        if maximum is not None:
-            room.append((maximum - exact, maximum))
+    exact = _EXACT.divide(part, whole)
+    value = tidy(exact)
+    multiply, subtract = _EXACT.multiply, _EXACT.subtract
+    below = minimum is not None and part < multiply(minimum, whole)
+    above = maximum is not None and part > multiply(maximum, whole)
+    warned = warn_min is not None and part < multiply(warn_min, whole)
+    room: list[tuple[Decimal, Decimal]] = []
+    if minimum is not None:
+        room.append((subtract(exact, minimum), minimum))
+    if maximum is not None:
+        room.append((subtract(maximum, exact), maximum))
     if below or above:
         status = Status.BREACH
     elif warned:
@@ -96,9 +100,13 @@ def standing(
     minimum: Decimal | None,
     maximum: Decimal | None,
     warn_min: Decimal | None,
+    *,
+    required: str | None = None,
 ) -> str:
-    """The end of a share's sentence: where ``value`` stands against its bounds, in words."""
-    required = bounds_text(ctx, minimum, maximum, warn_min)
+    """The end of a share's sentence: where ``value`` stands against its bounds, in words
+    (``required``: the bounds in words, :func:`bounds_text`, when already known)."""
+    if required is None:
+        required = bounds_text(ctx, minimum, maximum, warn_min)
     if status is Status.OK:
         return _("is on target ({required})").format(required=required)
     if status is Status.WARN:
@@ -187,6 +195,13 @@ class CoverageKind(RuleKind):
         return (params.numerator, params.denominator)
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        return self._evaluate(rule, series, ctx, _CoverageTexts(rule.params, ctx))
+
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        texts = _CoverageTexts(rule.params, ctx)
+        return [self._evaluate(rule, s, ctx, texts) for s in series]
+
+    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, texts: _CoverageTexts) -> Judgement:
         p: CoverageParams = rule.params
         found = self._observations(p, series, ctx)
         if isinstance(found, Judgement):
@@ -215,12 +230,12 @@ class CoverageKind(RuleKind):
             details["max"] = p.max
         if p.warn_min is not None:
             details["warn_min"] = p.warn_min
-        said = {"share": ctx.fmt(value, "%"), "period": period, "standing": standing(ctx, status, value, p.min, p.max, p.warn_min)}
+        share, where = ctx.fmt(value, "%"), texts.standing(status, value)
         if p.denominator is None:
-            message = _("coverage {share} in {period} {standing}").format(**said)
+            message = texts.alone.format(share=share, period=period, standing=where)
         else:
-            said.update(part=ctx.fmt(num, ctx.unit(p.numerator)), whole=ctx.fmt(den, ctx.unit(p.denominator)))
-            message = _("coverage {share} ({part} of {whole}) in {period} {standing}").format(**said)
+            part, whole = ctx.fmt(num, texts.unit(p.numerator)), ctx.fmt(den, texts.unit(p.denominator))
+            message = texts.of.format(share=share, period=period, standing=where, part=part, whole=whole)
         return Judgement(
             status,
             message,
@@ -241,8 +256,8 @@ class CoverageKind(RuleKind):
                 return picked
             return picked[0], picked[1], Decimal(1)
         den_series = ctx.data.get(p.denominator, series.labels)
-        where = ", ".join(f"{k}={v}" for k, v in series.labels) or _("no labels")
         if den_series is None or len(den_series) == 0:
+            where = ", ".join(f"{k}={v}" for k, v in series.labels) or _("no labels")
             return unknown(
                 _("no observation of the denominator {denominator} with the same labels ({labels})").format(denominator=p.denominator, labels=where),
                 unit="%",
@@ -267,6 +282,29 @@ class CoverageKind(RuleKind):
             ),
             unit="%",
         )
+
+
+class _CoverageTexts:
+    """What a coverage (or share) rule says the same way for every series: its templates, the
+    bounds in words and the units of its indicators."""
+
+    def __init__(self, p: CoverageParams, ctx: EvalContext) -> None:
+        self.p, self.ctx = p, ctx
+        self.alone = _("coverage {share} in {period} {standing}")
+        self.of = _("coverage {share} ({part} of {whole}) in {period} {standing}")
+        self.units: dict[str, str | None] = {}
+        self._required: str | None = None
+
+    def unit(self, indicator: str) -> str | None:
+        if indicator not in self.units:
+            self.units[indicator] = self.ctx.unit(indicator)
+        return self.units[indicator]
+
+    def standing(self, status: Status, value: Decimal) -> str:
+        """:func:`standing`, with the bounds in words worked out once."""
+        if self._required is None:
+            self._required = bounds_text(self.ctx, self.p.min, self.p.max, self.p.warn_min)
+        return standing(self.ctx, status, value, self.p.min, self.p.max, self.p.warn_min, required=self._required)
 
 
 @hookimpl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,7 @@ from ..i18n import _
 from ..kind import EvalContext, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..params import Duration, IndicatorRef, param
-from ..periods import Span
+from ..periods import Period, Span
 from .coverage import tidy
 
 _UTC = dt.UTC
@@ -89,16 +89,48 @@ class FreshnessKind(RuleKind):
     Params = FreshnessParams
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
-        p: FreshnessParams = rule.params
+        return _FreshnessJudge(rule.params, ctx).judge(series)
+
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        judge = _FreshnessJudge(rule.params, ctx).judge
+        return [judge(s) for s in series]
+
+
+class _FreshnessJudge:
+    """One freshness rule, ready to judge many series: the moments before which data is stale
+    (or old enough to warn) and each period end are worked out once, when first needed."""
+
+    def __init__(self, p: FreshnessParams, ctx: EvalContext) -> None:
+        self.p, self.ctx = p, ctx
+        self.ends: dict[Period, dt.datetime] = {}
+        self.limits: dict[str, Any] = {}
+
+    def limit(self, name: str) -> Any:
+        """``max_age`` in days, or the moment ``max_age`` / ``warn_age`` before ``as_of``."""
+        if name not in self.limits:
+            p, as_of = self.p, self.ctx.as_of
+            if name == "days":
+                self.limits[name] = span_days(p.max_age)
+            elif name == "stale":
+                self.limits[name] = p.max_age.before(as_of)
+            else:
+                assert p.warn_age is not None
+                self.limits[name] = p.warn_age.before(as_of)
+        return self.limits[name]
+
+    def judge(self, series: Series) -> Judgement:
+        p, ctx = self.p, self.ctx
         latest = series.latest()
         if latest is None:
             return unknown(_("no observation of {indicator} up to {today}").format(indicator=series.indicator, today=ctx.today), unit="days")
         period = latest[0]
-        end = ctx.calendar.end_moment(period)
+        end = self.ends.get(period)
+        if end is None:
+            end = self.ends[period] = ctx.calendar.end_moment(period)
         # Aware arithmetic within one zone ignores DST; subtract UTC instants instead.
         elapsed = (ctx.as_of.astimezone(_UTC) - end.astimezone(_UTC)) // _MICROSECOND
         age = _days(max(elapsed, 0))
-        limit = span_days(p.max_age)
+        limit = self.limit("days")
         details: dict[str, Any] = {
             "newest_period": period.label,
             "period_end": end.isoformat(),
@@ -106,10 +138,10 @@ class FreshnessKind(RuleKind):
             "max_age": str(p.max_age),
             "warn_age": None if p.warn_age is None else str(p.warn_age),
         }
-        if p.max_age.before(ctx.as_of) > end:
+        if self.limit("stale") > end:
             status = Status.BREACH
             tail = _("expected no older than {max_age}").format(max_age=p.max_age)
-        elif p.warn_age is not None and p.warn_age.before(ctx.as_of) > end:
+        elif p.warn_age is not None and self.limit("warn") > end:
             status = Status.WARN
             tail = _("older than the warning age {warn_age}; at most {max_age} allowed").format(warn_age=p.warn_age, max_age=p.max_age)
         else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +66,13 @@ class MilestoneKind(RuleKind):
     Params = MilestoneParams
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        return self._evaluate(rule, series, ctx, {})
+
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        undone: dict[str, tuple[Status, str]] = {}  # the verdict on an undone commitment: one per rule
+        return [self._evaluate(rule, s, ctx, undone) for s in series]
+
+    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, undone: dict[str, tuple[Status, str]]) -> Judgement:
         p: MilestoneParams = rule.params
         latest = series.latest()
         if latest is None:
@@ -126,16 +133,9 @@ class MilestoneKind(RuleKind):
                 margin=margin,
                 details=details,
             )
-        if days_left < 0:
-            status = Status.BREACH
-            said = _("not done and overdue by {days} (deadline {deadline})").format(days=_days(-days_left), deadline=p.deadline)
-        elif days_left <= p.warn_days:
-            status = Status.WARN
-            due = _("not done; due today ({deadline})") if days_left == 0 else _("not done; due in {days} ({deadline})")
-            said = due.format(days=_days(days_left), deadline=p.deadline)
-        else:
-            status = Status.OK
-            said = _("not done yet; due in {days} ({deadline})").format(days=_days(days_left), deadline=p.deadline)
+        if "" not in undone:  # depends on the deadline and today only
+            undone[""] = _undone(p, days_left)
+        status, said = undone[""]
         return Judgement(
             status,
             said,
@@ -145,6 +145,21 @@ class MilestoneKind(RuleKind):
             margin=margin,
             details=details,
         )
+
+
+def _undone(p: MilestoneParams, days_left: int) -> tuple[Status, str]:
+    """The status and sentence of a commitment not done, ``days_left`` days before its deadline."""
+    if days_left < 0:
+        status = Status.BREACH
+        said = _("not done and overdue by {days} (deadline {deadline})").format(days=_days(-days_left), deadline=p.deadline)
+    elif days_left <= p.warn_days:
+        status = Status.WARN
+        due = _("not done; due today ({deadline})") if days_left == 0 else _("not done; due in {days} ({deadline})")
+        said = due.format(days=_days(days_left), deadline=p.deadline)
+    else:
+        status = Status.OK
+        said = _("not done yet; due in {days} ({deadline})").format(days=_days(days_left), deadline=p.deadline)
+    return status, said
 
 
 @hookimpl

@@ -53,19 +53,40 @@ def ordinal(n: int) -> str:
 
 
 def peer_series(
-    series: Series, selector: LabelSelector, within: Sequence[str], ctx: EvalContext
+    series: Series,
+    selector: LabelSelector,
+    within: Sequence[str],
+    ctx: EvalContext,
+    index: PeerIndex | None = None,
 ) -> list[Series]:
     """The other series of ``series``' indicator matching ``selector`` and sharing its
-    ``within`` labels (a label absent from both counts as shared). Excludes ``series`` itself."""
-    own = series.label_map
-    out = []
-    for other in ctx.data.select(series.indicator, selector):
-        if other.labels == series.labels:
-            continue
-        theirs = other.label_map
-        if all(theirs.get(name) == own.get(name) for name in within):
-            out.append(other)
-    return out
+    ``within`` labels (a label absent from both counts as shared). Excludes ``series`` itself.
+
+    ``index`` remembers the selection across the series of one rule (else it is made anew)."""
+    return (index or PeerIndex(ctx)).peers(series, selector, within)
+
+
+class PeerIndex:
+    """The series of an indicator matching a selector, grouped by their values of the
+    ``within`` labels: selected once for all the series of a rule, not once per series."""
+
+    def __init__(self, ctx: EvalContext) -> None:
+        self.ctx = ctx
+        self._groups: dict[tuple[str, LabelSelector, tuple[str, ...]], dict[tuple[str | None, ...], list[Series]]] = {}
+
+    def peers(self, series: Series, selector: LabelSelector, within: Sequence[str]) -> list[Series]:
+        """:func:`peer_series`: in the data's order, without ``series`` itself."""
+        names = tuple(within)
+        key = (series.indicator, selector, names)
+        groups = self._groups.get(key)
+        if groups is None:
+            groups = self._groups[key] = {}
+            for other in self.ctx.data.select(series.indicator, selector):
+                theirs = other.label_map
+                groups.setdefault(tuple(theirs.get(name) for name in names), []).append(other)
+        own = series.label_map
+        group = groups.get(tuple(own.get(name) for name in names), [])
+        return [other for other in group if other.labels != series.labels]
 
 
 @attrs.frozen
@@ -124,6 +145,13 @@ class RankKind(RuleKind):
     Params = RankParams
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        return self._evaluate(rule, series, ctx, PeerIndex(ctx))
+
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        index = PeerIndex(ctx)
+        return [self._evaluate(rule, s, ctx, index) for s in series]
+
+    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, index: PeerIndex) -> Judgement:
         p: RankParams = rule.params
         picked = pick_observation(series, p.period, ctx)
         if isinstance(picked, Judgement):
@@ -131,7 +159,7 @@ class RankKind(RuleKind):
         period, own = picked
         values: list[tuple[Labels, Decimal]] = []
         missing: list[str] = []
-        for other in peer_series(series, p.peers, p.within, ctx):
+        for other in index.peers(series, p.peers, p.within):
             v = other.value_at(period)
             if v is None:
                 missing.append(show_labels(other.labels))
@@ -272,12 +300,19 @@ class ShareKind(RuleKind):
     Params = ShareParams
 
     def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        return self._evaluate(rule, series, ctx, PeerIndex(ctx))
+
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        index = PeerIndex(ctx)
+        return [self._evaluate(rule, s, ctx, index) for s in series]
+
+    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, index: PeerIndex) -> Judgement:
         p: ShareParams = rule.params
         picked = pick_observation(series, p.period, ctx)
         if isinstance(picked, Judgement):
             return picked
         period, own = picked
-        found = self._total(p, series, period, own, ctx)
+        found = self._total(p, series, period, own, ctx, index)
         if isinstance(found, Judgement):
             return found
         total, source = found
@@ -313,10 +348,10 @@ class ShareKind(RuleKind):
         )
 
     def _total(
-        self, p: ShareParams, series: Series, period: Period, own: Decimal, ctx: EvalContext
+        self, p: ShareParams, series: Series, period: Period, own: Decimal, ctx: EvalContext, index: PeerIndex
     ) -> tuple[Decimal, dict[str, Any]] | Judgement:
         if p.total is not None:
-            candidates = peer_series(series, p.total, p.within, ctx)
+            candidates = index.peers(series, p.total, p.within)
             if p.total.matches(series.labels):
                 return unknown(
                     _("this series is the total {total} itself; limit the rule's selector to the parts").format(total=p.total),
@@ -336,7 +371,7 @@ class ShareKind(RuleKind):
                     _("no total ({labels}) for {period}").format(labels=show_labels(holder.labels), period=period), period=period, unit="%"
                 )
             return total, {"total_series": show_labels(holder.labels)}
-        peers = peer_series(series, p.peers, p.within, ctx)
+        peers = index.peers(series, p.peers, p.within)
         missing = [show_labels(s.labels) for s in peers if s.value_at(period) is None]
         if missing:
             return unknown(
