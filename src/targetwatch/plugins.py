@@ -40,6 +40,7 @@ DEFAULT_PLUGINS: Final = (
     "targetwatch.default_plugins.csv_source",
     "targetwatch.default_plugins.json_source",
     "targetwatch.default_plugins.sqlite_source",
+    "targetwatch.default_plugins.parquet_source",
     "targetwatch.default_plugins.http_source",
     "targetwatch.default_plugins.outputs",
     "targetwatch.default_plugins.console_channel",
