@@ -1,4 +1,5 @@
-"""Built-in output formats: ``table`` for people, ``json`` for machines."""
+"""Built-in output formats: ``table`` for people, ``json`` for machines (and ``csv``, from
+:mod:`.csv_output`, for spreadsheets)."""
 
 from __future__ import annotations
 
@@ -166,5 +167,7 @@ _FORMATS: Final[tuple[Callable[[], OutputFormat], ...]] = (TableFormat, JsonForm
 
 @hookimpl
 def register_output_formats(register: Callable[[OutputFormat], None]) -> None:
-    for make in _FORMATS:
+    from .csv_output import CsvFormat  # it builds on this module
+
+    for make in (*_FORMATS, CsvFormat):
         register(make())
