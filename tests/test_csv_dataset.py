@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import BUILTIN_GRAINS, calendars, periods
 
 from targetwatch.data import Dataset
 from targetwatch.default_plugins.csv_dataset import period_order
@@ -19,8 +20,6 @@ from targetwatch.errors import Problem, SourceError
 from targetwatch.params import ParseContext, parse
 from targetwatch.periods import Calendar, Term
 from targetwatch.source import SourceContext, SourceRequest
-
-from strategies import BUILTIN_GRAINS, calendars, periods
 
 TERM = Term("2023-autumn", dt.date(2023, 9, 1), dt.date(2024, 1, 20))
 CALENDAR = Calendar("Asia/Shanghai", terms=[TERM], fiscal_year_start=4)
