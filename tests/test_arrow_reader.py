@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from targetwatch.data import Dataset
+from targetwatch.default_plugins import arrow_reader, columnar
 from targetwatch.default_plugins.arrow_reader import read_csv_dataset
 from targetwatch.default_plugins.csv_source import CsvParams, _CsvReader
 from targetwatch.errors import SourceError
@@ -114,6 +115,19 @@ def test_rows_in_any_order_give_series_in_order_of_first_appearance(tmp_path: Pa
     body = body[::7] + [line for i, line in enumerate(body) if i % 7]  # shuffled, deterministically
     write(tmp_path, "\n".join([lines[0], *reversed(body)]) + "\n")
     assert check(tmp_path) is not None
+
+
+def test_many_blocks_and_few_cells_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(arrow_reader, "BLOCK_SIZE", 512)
+    monkeypatch.setattr(columnar, "REMEMBERED", 3)
+    lines = BENCH.splitlines()
+    write(tmp_path, "\n".join([lines[0], *lines[:0:-1]]) + "\n")
+    counts: list[int] = []
+    got = fast(tmp_path, counts=counts)
+    assert got is not None and len(counts) > 10 and counts[-1] == len(lines) - 1
+    assert_same(got, slow(tmp_path))
+    write(tmp_path, BENCH + lines[1].replace("2023-01", "2023-1") + "\n")  # a duplicate, blocks apart
+    assert fast(tmp_path) is None
 
 
 def test_the_generated_benchmark_file_if_present(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from targetwatch.data import Dataset
+from targetwatch.default_plugins import columnar, parquet_source
 from targetwatch.default_plugins.parquet_source import (
     NEEDS_PYARROW,
     ParquetParams,
@@ -53,7 +54,9 @@ def records(folder: Path, indicators: Sequence[str] | None = None, **raw: Any) -
 
 def dataset(folder: Path, indicators: Sequence[str] | None = None, *, counts: list[int] | None = None, **raw: Any) -> Dataset:
     request = SourceRequest(None if indicators is None else frozenset(indicators))
-    got: Dataset = source(folder, **raw).read_dataset(request, (counts if counts is not None else []).append)
+    read = source(folder, **raw).read_dataset
+    assert read is not None
+    got: Dataset = read(request, (counts if counts is not None else []).append)
     return got
 
 
@@ -192,6 +195,12 @@ def test_reported_at(tmp_path: Path) -> None:
             assert series.reported[0].tzinfo is not None and series.reported[0].date() == dt.date(2023, 2, 3)
 
 
+def test_read_dataset_needs_the_calendar_of_a_config(tmp_path: Path) -> None:
+    write(tmp_path, {"indicator": ["a"], "period": ["2023"], "value": [1]})
+    assert source(tmp_path, calendar=None).read_dataset is None  # the engine reads records instead
+    assert source(tmp_path).read_dataset is not None
+
+
 def test_missing_columns_file_and_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path, {"indicator": ["a"], "periode": ["2023"], "value": [1]})
     for action in (lambda: dataset(tmp_path), lambda: records(tmp_path)):
@@ -208,6 +217,19 @@ def test_missing_columns_file_and_pyarrow(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(SourceError) as info:
         source(tmp_path)
     assert NEEDS_PYARROW in str(info.value) and "pip install 'targetwatch[fast]'" in str(info.value)
+
+
+def test_many_batches_and_few_cells_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parquet_source, "BATCH_ROWS", 4)
+    monkeypatch.setattr(columnar, "REMEMBERED", 2)
+    n = 50
+    write(tmp_path, {"indicator": [("a", "b", "c")[i % 3] for i in range(n)], "period": [str(2000 + i // 2) for i in range(n)],
+                     "value": pa.array([Decimal(i) / 4 for i in range(n)], pa.decimal128(10, 2)),
+                     "region": [("X", "Y", None, " X")[i % 4] for i in range(n)]})
+    counts: list[int] = []
+    got = agree(tmp_path)
+    assert isinstance(got, Dataset) and len(dataset(tmp_path, counts=counts)) == len(got)
+    assert counts == [4 * k for k in range(1, 13)] + [n]
 
 
 def test_dictionary_columns(tmp_path: Path) -> None:

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 DROP = -1
 #: The code of a blank label cell: the row does not have that label.
 ABSENT = 0
+#: Distinct cells of a column remembered across batches.
+REMEMBERED = 200_000
 #: Keys are combined into one int64 while they stay below this (room left for a multiplication).
 _LIMIT = 1 << 62
 
@@ -52,7 +54,11 @@ def _order(period: Period) -> tuple[dt.date, dt.date, str]:
 
 
 class Cells:
-    """The distinct cells of one column, each converted once by ``convert`` into a code."""
+    """The distinct cells of one column, each converted once by ``convert`` into a code.
+
+    At most :data:`REMEMBERED` cells are remembered from one batch to the next (a column of
+    all-distinct values must not hold a second copy of them); a cell met again after that is
+    converted again, to the same indicator, period or label, or an equal value."""
 
     def __init__(self, convert: Callable[[object], int]) -> None:
         self.convert = convert
@@ -67,6 +73,8 @@ class Cells:
         if pa.types.is_dictionary(array.type):
             array = array.dictionary_decode()
         encoded = pc.dictionary_encode(array, null_encoding="encode")
+        if len(self.seen) > REMEMBERED:
+            self.seen = {}
         seen, convert = self.seen, self.convert
         local = []
         for raw in encoded.dictionary.to_pylist():
@@ -263,8 +271,11 @@ class Columnar:
 
         if not self._chunks:
             return Dataset()
-        columns = [np.concatenate(parts) for parts in zip(*self._chunks)]
+        parts = [list(column) for column in zip(*self._chunks)]
         self._chunks = []
+        columns = []
+        while parts:  # each column's chunks are let go of as soon as it is joined
+            columns.append(np.concatenate(parts.pop(0)))
         indicator, period, value = columns[0], columns[1], columns[2]
         labels = columns[3 : 3 + len(self.labels)]
         reported = columns[3 + len(self.labels)] if self.reported is not None else None

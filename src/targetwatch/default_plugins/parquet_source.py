@@ -116,9 +116,17 @@ class _ParquetReader:
                     if rec is not None:
                         yield rec
 
-    def read_dataset(self, request: SourceRequest, rows: Callable[[int], None]) -> Dataset:
-        """The dataset, column by column; when a row is bad (or two rows give one observation),
-        the rows are read one by one to report it (or skip it) exactly."""
+    @property
+    def read_dataset(self) -> Callable[[SourceRequest, Callable[[int], None]], Dataset] | None:
+        """``read_dataset(request, rows)``: the dataset :meth:`Dataset.from_records
+        <targetwatch.data.Dataset.from_records>` builds from :meth:`read`'s records, built
+        column by column. Offered only when the source was opened with a calendar (from a
+        config); otherwise the engine builds the dataset from records with its own calendar."""
+        return None if self.context.calendar is None else self._read_dataset
+
+    def _read_dataset(self, request: SourceRequest, rows: Callable[[int], None]) -> Dataset:
+        """Column by column; when a row is bad (or two rows give one observation), the rows
+        are read one by one to report it (or skip it) exactly."""
         from .columnar import Columnar, GiveUp
 
         params = self.params
