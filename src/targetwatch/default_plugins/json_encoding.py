@@ -2,8 +2,8 @@
 
 The document ``json.dumps`` would write for a check, written as text directly: numbers from
 their :class:`~decimal.Decimal` text, strings through the same escaping function ``json``
-uses, and the parts a rule repeats on every series (its id, title, kind, severity, tags; a
-series' labels; the keys of the details) encoded once. Anything of a type the fast path does
+uses, and what repeats from verdict to verdict (a rule's id, title, kind, severity and tags;
+a series' labels; the keys of the details) encoded once. Anything of a type the fast path does
 not know is encoded by ``json`` itself, so the text is the same byte for byte."""
 
 from __future__ import annotations
