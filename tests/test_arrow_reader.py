@@ -26,6 +26,12 @@ from targetwatch.source import SourceContext, SourceRequest
 pytest.importorskip("pyarrow")
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def few_rows_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Series are built a few rows' values at a time, so that small files take several rounds."""
+    monkeypatch.setattr(columnar, "_ROWS", 16)
 SHANGHAI = Calendar("Asia/Shanghai")
 
 
@@ -180,6 +186,13 @@ def test_quoted_cells(tmp_path: Path) -> None:
 def test_reported_at(tmp_path: Path) -> None:
     write(tmp_path, "indicator,period,value,reported_at\na,2023-01,1,2023-02-03\na,2023-02,2,\na,2023-03,3,2023-04-01T09:30\nb,2023-01,1,\n")
     assert check(tmp_path) is not None
+    assert check(tmp_path, available="period_end") is not None
+    write(tmp_path, "indicator,region,period,value,reported_at\n" + "".join(
+        f"i{i},r{r},2023-{m:02d},{i + r + m},{f'2023-{m + 1:02d}-{r + 1:02d}' if (i + r + m) % 3 else ''}\n"
+        for i in range(3) for r in range(10) for m in range(1, 7)
+    ))
+    got = check(tmp_path)
+    assert got is not None and sum(s.reported is not None for s in got) == 30
     assert check(tmp_path, available="period_end") is not None
 
 

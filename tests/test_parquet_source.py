@@ -37,6 +37,12 @@ pq = pytest.importorskip("pyarrow.parquet")
 SHANGHAI = Calendar("Asia/Shanghai")
 
 
+@pytest.fixture(autouse=True)
+def few_rows_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Series are built a few rows' values at a time, so that small files take several rounds."""
+    monkeypatch.setattr(columnar, "_ROWS", 16)
+
+
 def write(folder: Path, columns: dict[str, Any], name: str = "data.parquet") -> None:
     pq.write_table(pa.table(columns), folder / name)
 
@@ -115,6 +121,7 @@ def test_value_types_are_exact(tmp_path: Path) -> None:
         "int": (pa.array([17192, -3, None], pa.int64()), ["17192", "-3"]),
         "decimal": (pa.array([Decimal("1.50"), Decimal("-0.25"), Decimal("3.00")], pa.decimal128(6, 2)), ["1.50", "-0.25", "3.00"]),
         "float": (pa.array([0.0489, -0.0, 1e-7], pa.float64()), ["0.0489", "-0.0", "1E-7"]),
+        "zeros": (pa.array([0.0, -0.0, 0.0], pa.float64()), ["0.0", "-0.0", "0.0"]),  # equal, but not the same
         "string": (pa.array(["17,192", "94.1%", " "]), ["17192", "0.941"]),
     }
     for name, (values, texts) in cases.items():

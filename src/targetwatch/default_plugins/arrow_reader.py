@@ -26,9 +26,9 @@ from .tabular import RowConverter
 if TYPE_CHECKING:
     from .csv_source import CsvParams
 
-#: Bytes of the file parsed at a time: large enough that per-block work is negligible, small
-#: enough that the text of a block is a small part of the memory the dataset takes.
-BLOCK_SIZE = 8 << 20
+#: Bytes of the file parsed at a time. pyarrow reads a few dozen blocks ahead, so this bounds
+#: the memory the text takes (about 40 MB), while per-block work stays small.
+BLOCK_SIZE = 1 << 20
 #: Encodings pyarrow reads as they are (a UTF-8 byte-order mark is passed over with the header).
 _UTF8 = ("utf-8", "utf-8-sig")
 

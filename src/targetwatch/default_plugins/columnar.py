@@ -41,6 +41,10 @@ DROP = -1
 ABSENT = 0
 #: Distinct cells of a column remembered across batches.
 REMEMBERED = 200_000
+#: Rows whose values are turned into Python objects at a time, when the series are built.
+_ROWS = 1 << 18
+#: Distinct period sequences whose tuple is shared between series.
+_SHARED = 10_000
 #: Keys are combined into one int64 while they stay below this (room left for a multiplication).
 _LIMIT = 1 << 62
 
@@ -276,53 +280,58 @@ class Columnar:
         columns = []
         while parts:  # each column's chunks are let go of as soon as it is joined
             columns.append(np.concatenate(parts.pop(0)))
-        indicator, period, value = columns[0], columns[1], columns[2]
-        labels = columns[3 : 3 + len(self.labels)]
-        reported = columns[3 + len(self.labels)] if self.reported is not None else None
+        n = len(columns[0])
         periods: list[Period] = self.periods.items
-        rank = np.empty(len(periods), dtype=np.int64)
+        rank = np.empty(len(periods), dtype=np.int32)
         rank[sorted(range(len(periods)), key=lambda i: _order(periods[i]))] = np.arange(len(periods))
 
         # One int64 per series (indicator, then labels in column order), then per observation.
-        group = indicator.astype(np.int64)
+        key = columns[0].astype(np.int64)
         bound = len(self.indicators.items)
-        for codes, (_, _, _, values) in zip(labels, self.labels):
+        for codes, (_, _, _, values) in zip(columns[3 : 3 + len(self.labels)], self.labels):
             width = len(values.items) + 1
             if bound * width > _LIMIT:
-                group, bound = _factorize(group)
-            group = group * width + codes
+                key, bound = _factorize(key)
+            key *= width
+            key += codes
             bound *= width
         if bound * len(periods) > _LIMIT:
-            group, bound = _factorize(group)
-        key = group * len(periods) + rank[period]
-        del group
+            key, bound = _factorize(key)
+        key *= len(periods)
+        key += rank[columns[1]]
         order = None
         if not (key[1:] > key[:-1]).all():  # not already in order (or a duplicate)
             order = np.argsort(key, kind="stable")
             key = key[order]
             if (key[1:] == key[:-1]).any():
                 raise GiveUp  # two observations of the same indicator, labels and period
-        series = key // len(periods)
-        starts = np.flatnonzero(series[1:] != series[:-1]) + 1
-        del key, series
-        starts = np.concatenate(([0], starts))
-        ends = np.append(starts[1:], len(indicator)).tolist()
+        key //= len(periods)
+        starts = np.concatenate(([0], np.flatnonzero(key[1:] != key[:-1]) + 1))
+        del key
         if order is None:
-            appearance: Any = range(len(starts))
+            first, appearance = starts, list(range(len(starts)))
         else:
             # Series come in the order their first row appears in, as rows would group them.
+            first = order[starts]
             appearance = np.argsort(np.minimum.reduceat(order, starts), kind="stable").tolist()
+        # Of each series: its indicator and label codes (from its first row), where it starts and ends.
+        heads = list(zip(*(codes[first].tolist() for codes in columns[:1] + columns[3 : 3 + len(self.labels)])))
+        bounds = list(zip(starts.tolist(), [*starts[1:].tolist(), n]))
+        del first, starts
+        # Of each observation, in series order: period, value and reported codes.
+        period, value = columns[1], columns[2]
+        reported = columns[-1] if self.reported is not None else None
+        del columns
+        if order is not None:
             period, value = period[order], value[order]
             reported = None if reported is None else reported[order]
-
+            del order
         # Millions of references in a few big lists: a cyclic garbage collection now and then
         # would walk them all again and again, while nothing built here can form a cycle.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._series(
-                source, periods, period, value, reported, labels, indicator, order, starts, ends, appearance
-            )
+            return Dataset(self._series(source, heads, bounds, appearance, period, value, reported))
         finally:
             if collecting:
                 gc.enable()
@@ -330,50 +339,58 @@ class Columnar:
     def _series(
         self,
         source: str | None,
-        periods: list[Period],
+        heads: list[tuple[int, ...]],
+        bounds: list[tuple[int, int]],
+        appearance: list[int],
         period: Codes,
         value: Codes,
         reported: Codes | None,
-        labels: list[Codes],
-        indicator: Codes,
-        order: Any,
-        starts: Any,
-        ends: list[int],
-        appearance: Any,
-    ) -> Dataset:
-        first = starts if order is None else order[starts]
-        period_list = _objects(periods)[period].tolist()
-        value_list = _objects(self.values)[value].tolist()
-        moment_list: list[dt.datetime | None] | None = None
-        if reported is not None:
-            moment_list = _objects(self.moments)[reported].tolist()
-        if self.end_moments:
-            ends_of = _objects([self.calendar.end_moment(p) for p in periods])[period].tolist()
-            moment_list = ends_of if moment_list is None else [m if m is not None else e for m, e in zip(moment_list, ends_of)]
-
-        names = [name for name, _, _, _ in self.labels]
-        items = [values.items for _, _, _, values in self.labels]
-        constant = tuple(self.conv.constant.items())
-        first_labels = [codes[first].tolist() for codes in labels]
-        first_indicator = indicator[first].tolist()
-        start_list = starts.tolist()
-        seen: dict[tuple[int, ...], Labels] = {}
+    ) -> list[Series]:
+        """The series in ``appearance`` order; they are built in the order their rows are
+        stored, a few hundred thousand rows' values at a time."""
+        decimals, moments = _objects(self.values), _objects(self.moments)
+        # Most series share their periods (and so the moments they end): one tuple for all of them.
+        periods = self.periods.items
+        end_of = [self.calendar.end_moment(p) for p in periods] if self.end_moments else None
+        shared: dict[bytes, tuple[tuple[Period, ...], tuple[dt.datetime, ...] | None]] = {}
         indicators = self.indicators.items
-        out = []
-        for g in appearance:
-            combo = tuple(codes[g] for codes in first_labels)
-            found = seen.get(combo)
-            if found is None:
-                pairs = [(n, items[j][c - ABSENT - 1]) for j, (n, c) in enumerate(zip(names, combo)) if c != ABSENT]
-                found = seen[combo] = tuple(sorted([*pairs, *constant]))
-            s, e = start_list[g], ends[g]
-            moments = None
-            if moment_list is not None:
-                moments = tuple(moment_list[s:e])
-                if all(m is None for m in moments):
-                    moments = None
-            out.append(Series(indicators[first_indicator[g]], found, tuple(period_list[s:e]), tuple(value_list[s:e]), source, moments))
-        return Dataset(out)
+        names = [name for name, _, _, _ in self.labels]
+        texts = [interned.items for _, _, _, interned in self.labels]
+        constant = list(self.conv.constant.items())
+        labels_of: dict[tuple[int, ...], Labels] = {}
+        built: list[Series] = []
+        g = 0
+        while g < len(bounds):
+            # The next series, up to about _ROWS rows in all (at least one series).
+            low = bounds[g][0]
+            h = g + 1
+            while h < len(bounds) and bounds[h][1] - low <= _ROWS:
+                h += 1
+            high = bounds[h - 1][1]
+            values = decimals[value[low:high]].tolist()
+            reported_at = None if reported is None else moments[reported[low:high]].tolist()
+            for head, (s, e) in zip(heads[g:h], bounds[g:h]):
+                labels = labels_of.get(head[1:])
+                if labels is None:
+                    pairs = [(name, texts[j][code - ABSENT - 1]) for j, (name, code) in enumerate(zip(names, head[1:])) if code != ABSENT]
+                    labels = labels_of[head[1:]] = tuple(sorted([*pairs, *constant]))
+                codes = period[s:e]
+                known = shared.get(codes.tobytes())
+                if known is None:
+                    seq = codes.tolist()
+                    known = (tuple([periods[c] for c in seq]), None if end_of is None else tuple([end_of[c] for c in seq]))
+                    if len(shared) < _SHARED:
+                        shared[codes.tobytes()] = known
+                when: tuple[dt.datetime | None, ...] | None = known[1]
+                if reported_at is not None:
+                    own = reported_at[s - low : e - low]
+                    if when is not None:
+                        when = tuple([m if m is not None else end for m, end in zip(own, when)])
+                    elif any(m is not None for m in own):
+                        when = tuple(own)
+                built.append(Series(indicators[head[0]], labels, known[0], tuple(values[s - low : e - low]), source, when))
+            g = h
+        return [built[g] for g in appearance]
 
 
 def int32s(array: Any) -> Codes:
