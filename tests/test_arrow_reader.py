@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from targetwatch.data import Dataset
-from targetwatch.default_plugins import arrow_reader, columnar
+from targetwatch.default_plugins import arrow_reader, columnar, columnar_cells
 from targetwatch.default_plugins.arrow_reader import read_csv_dataset
 from targetwatch.default_plugins.csv_source import CsvParams, _CsvReader
 from targetwatch.errors import SourceError
@@ -125,7 +125,7 @@ def test_rows_in_any_order_give_series_in_order_of_first_appearance(tmp_path: Pa
 
 def test_many_blocks_and_few_cells_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(arrow_reader, "BLOCK_SIZE", 512)
-    monkeypatch.setattr(columnar, "REMEMBERED", 3)
+    monkeypatch.setattr(columnar_cells, "REMEMBERED", 3)
     lines = BENCH.splitlines()
     write(tmp_path, "\n".join([lines[0], *lines[:0:-1]]) + "\n")
     counts: list[int] = []

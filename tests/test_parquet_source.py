@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from targetwatch.data import Dataset
-from targetwatch.default_plugins import columnar, parquet_source
+from targetwatch.default_plugins import columnar, columnar_cells, parquet_source
 from targetwatch.default_plugins.parquet_source import (
     NEEDS_PYARROW,
     ParquetParams,
@@ -228,7 +228,8 @@ def test_missing_columns_file_and_pyarrow(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_many_batches_and_few_cells_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parquet_source, "BATCH_ROWS", 4)
-    monkeypatch.setattr(columnar, "REMEMBERED", 2)
+    monkeypatch.setattr(parquet_source, "RECORD_BATCH_ROWS", 3)
+    monkeypatch.setattr(columnar_cells, "REMEMBERED", 2)
     n = 50
     write(tmp_path, {"indicator": [("a", "b", "c")[i % 3] for i in range(n)], "period": [str(2000 + i // 2) for i in range(n)],
                      "value": pa.array([Decimal(i) / 4 for i in range(n)], pa.decimal128(10, 2)),
@@ -237,6 +238,9 @@ def test_many_batches_and_few_cells_remembered(tmp_path: Path, monkeypatch: pyte
     got = agree(tmp_path)
     assert isinstance(got, Dataset) and len(dataset(tmp_path, counts=counts)) == len(got)
     assert counts == [4 * k for k in range(1, 13)] + [n]
+    write(tmp_path, {"indicator": ["a"] * n, "period": [str(2000 + i) for i in range(n)], "value": [*["1"] * 46, "n/a", *["2"] * 3]})
+    message = agree(tmp_path)
+    assert isinstance(message, str) and "data.parquet: row 47: column 'value'" in message
 
 
 def test_dictionary_columns(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from ..data import Dataset
 from ..errors import PeriodError
 from ..model import Labels, Series
 from ..periods import Calendar, Period
+from .columnar_cells import Cells, Interned, factorize, mask, objects
 from .tabular import BadRow, Layout, RowConverter
 
 if TYPE_CHECKING:
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 DROP = -1
 #: The code of a blank label cell: the row does not have that label.
 ABSENT = 0
-#: Distinct cells of a column remembered across batches.
-REMEMBERED = 200_000
 #: Rows whose values are turned into Python objects at a time, when the series are built.
 _ROWS = 1 << 18
 #: Distinct period sequences whose tuple is shared between series.
@@ -55,57 +54,6 @@ class GiveUp(Exception):
 
 def _order(period: Period) -> tuple[dt.date, dt.date, str]:
     return (period.start, period.end, period.grain)
-
-
-class Cells:
-    """The distinct cells of one column, each converted once by ``convert`` into a code.
-
-    At most :data:`REMEMBERED` cells are remembered from one batch to the next (a column of
-    all-distinct values must not hold a second copy of them); a cell met again after that is
-    converted again, to the same indicator, period or label, or an equal value."""
-
-    def __init__(self, convert: Callable[[object], int]) -> None:
-        self.convert = convert
-        self.seen: dict[object, int] = {}
-
-    def codes(self, array: Any) -> Codes:
-        """The code of every cell of a pyarrow array (``GiveUp`` from ``convert`` passes through)."""
-        import numpy as np
-        import pyarrow as pa  # type: ignore[import-untyped]
-        import pyarrow.compute as pc  # type: ignore[import-untyped]
-
-        if pa.types.is_dictionary(array.type):
-            array = array.dictionary_decode()
-        encoded = pc.dictionary_encode(array, null_encoding="encode")
-        if len(self.seen) > REMEMBERED:
-            self.seen = {}
-        seen, convert = self.seen, self.convert
-        local = []
-        for raw in encoded.dictionary.to_pylist():
-            # Equal but different cells stay apart: 0.0 and -0.0, Decimal 1.5 and 1.50, 1 and True.
-            key = raw if type(raw) is str or type(raw) is int else (type(raw), repr(raw))
-            code = seen.get(key)
-            if code is None:
-                code = seen[key] = convert(raw)
-            local.append(code)
-        table = np.asarray(local, dtype=np.int32)
-        return table[int32s(encoded.indices)]
-
-
-class Interned:
-    """Distinct objects (indicator names, periods, label values) numbered from ``first``."""
-
-    def __init__(self, first: int = 0) -> None:
-        self.first = first
-        self.ids: dict[Any, int] = {}
-        self.items: list[Any] = []
-
-    def id(self, item: Any) -> int:
-        found = self.ids.get(item)
-        if found is None:
-            found = self.ids[item] = len(self.items) + self.first
-            self.items.append(item)
-        return found
 
 
 class Columnar:
@@ -291,12 +239,12 @@ class Columnar:
         for codes, (_, _, _, values) in zip(columns[3 : 3 + len(self.labels)], self.labels):
             width = len(values.items) + 1
             if bound * width > _LIMIT:
-                key, bound = _factorize(key)
+                key, bound = factorize(key)
             key *= width
             key += codes
             bound *= width
         if bound * len(periods) > _LIMIT:
-            key, bound = _factorize(key)
+            key, bound = factorize(key)
         key *= len(periods)
         key += rank[columns[1]]
         order = None
@@ -348,7 +296,7 @@ class Columnar:
     ) -> list[Series]:
         """The series in ``appearance`` order; they are built in the order their rows are
         stored, a few hundred thousand rows' values at a time."""
-        decimals, moments = _objects(self.values), _objects(self.moments)
+        decimals, moments = objects(self.values), objects(self.moments)
         # Most series share their periods (and so the moments they end): one tuple for all of them.
         periods = self.periods.items
         end_of = [self.calendar.end_moment(p) for p in periods] if self.end_moments else None
@@ -391,39 +339,3 @@ class Columnar:
                 built.append(Series(indicators[head[0]], labels, known[0], tuple(values[s - low : e - low]), source, when))
             g = h
         return [built[g] for g in appearance]
-
-
-def int32s(array: Any) -> Codes:
-    """The values of a pyarrow int32 array without nulls, as numpy sees them (no copy)."""
-    import numpy as np
-
-    if str(array.type) != "int32":
-        array = array.cast("int32")
-    return np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array), offset=array.offset * 4)
-
-
-def mask(keep: Any) -> Any:
-    """A numpy boolean array as a pyarrow one (for ``filter``)."""
-    import numpy as np
-    import pyarrow as pa
-
-    bits = np.packbits(keep, bitorder="little")
-    return pa.Array.from_buffers(pa.bool_(), len(keep), [None, pa.py_buffer(bits)])
-
-
-def _factorize(codes: Any) -> tuple[Any, int]:
-    """Codes renumbered 0..n-1 (same order), and n."""
-    import numpy as np
-
-    unique, inverse = np.unique(codes, return_inverse=True)
-    return inverse.astype(np.int64).reshape(-1), len(unique)
-
-
-def _objects(items: list[Any]) -> Any:
-    """A numpy object array of ``items`` (never unpacked as nested sequences)."""
-    import numpy as np
-
-    out = np.empty(len(items), dtype=object)
-    for i, item in enumerate(items):
-        out[i] = item
-    return out

@@ -16,8 +16,9 @@ from ..source import Source, SourceContext, SourceRequest, SourceType
 from .tabular import Layout, RowConverter, TabularParams
 
 NEEDS_PYARROW = "the parquet source needs pyarrow: pip install 'targetwatch[fast]'"
-#: Rows decoded at a time.
+#: Rows decoded at a time, column by column (``read_dataset``) and row by row (``read``).
 BATCH_ROWS = 1 << 20
+RECORD_BATCH_ROWS = 1 << 16
 #: How often the row-by-row path reports the rows it has read.
 _EVERY = 50_000
 
@@ -98,7 +99,7 @@ class _ParquetReader:
             labels = [(name, at[i]) for name, i in layout.labels]
             file = params.path
             number = 0
-            for batch in opened.batches():
+            for batch in opened.batches(RECORD_BATCH_ROWS):
                 columns = [column.to_pylist() for column in batch.columns]
                 for row in zip(*columns):
                     number += 1
@@ -137,7 +138,7 @@ class _ParquetReader:
         with _Opened(self.path, conv) as opened:
             builder = Columnar(conv, opened.layout, request.indicators, positions=opened.positions)
             try:
-                for batch in opened.batches():
+                for batch in opened.batches(BATCH_ROWS):
                     builder.add(batch)
                     rows(builder.rows)
                 return builder.dataset(self.context.name)
@@ -185,8 +186,8 @@ class _Opened:
         except (pa.ArrowException, OSError) as exc:
             raise self.conv.fail(f"cannot read the file as Parquet: {exc}") from None
 
-    def batches(self) -> Iterator[Any]:
-        batches = self._guard(lambda: self.file.iter_batches(batch_size=BATCH_ROWS, columns=self.columns, use_threads=True))
+    def batches(self, size: int) -> Iterator[Any]:
+        batches = self._guard(lambda: self.file.iter_batches(batch_size=size, columns=self.columns, use_threads=True))
         while True:
             batch = self._guard(lambda: next(batches, None))
             if batch is None:
