@@ -373,3 +373,61 @@ def test_sources_that_can_filter_get_the_window_the_rules_need() -> None:
     assert request.since == {"events": dt.date(2023, 7, 1)}
     engine.check(as_of="2023-10-16", rules=[r for r in rules if r.id != "fresh"])
     assert asked[-1].since == {"events": dt.date(2023, 7, 1), "places": dt.date(2023, 3, 1)}
+
+
+class DetailedKind(RuleKind):
+    """Gives every field of a judgement, from one details dict it keeps changing."""
+
+    name = "detailed"
+    summary = "every field set"
+    Params = BoomParams
+
+    def __init__(self) -> None:
+        self.shared: dict[str, Any] = {}
+
+    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        period, value = series.latest() or (None, None)
+        self.shared["seen"] = value
+        unit = "%" if value == 40 else None
+        return Judgement(Status.WARN, f"{value}", value=value, target=Decimal(1), margin=Decimal(-1),
+                         period=period, unit=unit, details=self.shared)
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_evaluate_leaves_the_cyclic_collector_as_it_found_it(collecting: bool, rules_from, registry: Registry) -> None:
+    import gc
+
+    registry.register(BoomPlugin(), name="boom-plugin")
+    rules = rules_from(RULES + '\n[[rule]]\nid = "explodes"\nkind = "boom"\nindicator = "score"\n')
+    data, _ = Engine(rules, sources=[ROWS], calendar=CAL, registry=registry).load()
+    before = gc.isenabled()
+    try:
+        (gc.enable if collecting else gc.disable)()
+        verdicts = evaluate(rules, data, dt.datetime(2023, 6, 30), CAL, registry.kinds, INDICATORS)
+        assert any(v.status is Status.ERROR for v in verdicts)
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if before else gc.disable)()
+
+
+def test_each_verdict_carries_the_rule_the_series_and_the_judgement(rules_from, registry: Registry) -> None:
+    kind = DetailedKind()
+
+    class Plugin:
+        @hookimpl
+        def register_rule_kinds(self, register: Callable[[RuleKind], None]) -> None:
+            register(kind)
+
+    registry.register(Plugin(), name="detailed-plugin")
+    (rule,) = rules_from('[[rule]]\nid = "d"\ntitle = "D"\nkind = "detailed"\nindicator = "score"\nseverity = "warning"\ntags = ["x", "y"]\n')
+    data, _ = Engine([rule], sources=[ROWS], calendar=CAL, registry=registry).load()
+    a, b = evaluate([rule], data, dt.datetime(2023, 6, 30), CAL, registry.kinds, INDICATORS)
+    assert a == Verdict(rule="d", title="D", kind="detailed", indicator="score", labels=(("district", "A"),),
+                        status=Status.WARN, message="90", value=Decimal(90), target=Decimal(1), margin=Decimal(-1),
+                        period=CAL.parse("2023-Q2"), unit="points", severity="warning", tags=("x", "y"),
+                        details={"seen": Decimal(40)})  # the details as they were once all series were judged
+    # The judgement's own unit wins; each verdict has its own copy of the details.
+    assert (b.unit, b.labels, b.message) == ("%", (("district", "B"),), "40")
+    kind.shared["seen"] = Decimal(0)
+    assert a.details == b.details == {"seen": Decimal(40)}
+    assert a.details is not b.details and a.silenced is None

@@ -245,7 +245,7 @@ def reference_shown(value: Fraction | Decimal | int, places: int | None = 6) -> 
 def numbers_to_show() -> st.SearchStrategy[Fraction | Decimal | int]:
     decimals = st.builds(lambda n, e: Decimal(f"{n}E{e}"), st.integers(-(10**70), 10**70), st.integers(-40, 10))
     fractions = st.builds(Fraction, st.integers(-(10**30), 10**30), st.integers(1, 10**12))
-    return st.one_of(decimals, fractions, st.integers(-(10**20), 10**20), st.sampled_from([D("-0"), D("0E-9"), D("1E+3")]))
+    return st.one_of(decimals, fractions, st.integers(-(10**20), 10**20), st.sampled_from([D("-0"), D("0E-9"), D("1E+3"), D("1E+100"), D("-2.5E-100"), D("1.5E-80"), D("0E+2000000")]))
 
 
 @given(numbers_to_show(), st.sampled_from([None, 0, 1, 2, 6, 8, 12]))

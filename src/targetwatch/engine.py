@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import gc
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -71,6 +72,29 @@ def evaluate(
     series gives one ``UNKNOWN`` verdict saying so; a kind that raises gives ``ERROR``
     verdicts naming the plugin.
     """
+    # Judging makes hundreds of thousands of objects that live on (the verdicts) and no
+    # reference cycles: the cyclic collector, left running, would walk the whole dataset and
+    # every verdict so far again and again. It is paused meanwhile (nothing changes for the
+    # caller: its state is restored, and garbage is freed by reference counting as usual).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _evaluate(rules, data, as_of, calendar, kinds, indicators, plugin_of, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _evaluate(
+    rules: Sequence[Rule],
+    data: Dataset,
+    as_of: dt.datetime,
+    calendar: Calendar,
+    kinds: Mapping[str, RuleKind],
+    indicators: Mapping[str, Indicator] | None,
+    plugin_of: Callable[[str], str | None],
+    progress: Progress | None,
+) -> list[Verdict]:
     as_of = calendar.localize(as_of)
     visible = data.visible(as_of)
     ctx = EvalContext(as_of, calendar, visible, dict(indicators or {}))

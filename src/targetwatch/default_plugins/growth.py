@@ -201,25 +201,23 @@ class _GrowthJudge:
             def passes(rate: Decimal) -> bool:
                 return Fraction(cur) >= Fraction(base) * (1 + Fraction(rate)) ** years
 
-            def within_max(rate: Decimal) -> bool:
-                return Fraction(cur) <= Fraction(base) * (1 + Fraction(rate)) ** years
-
             required = Fraction(base) * (1 + Fraction(p.min)) ** years
             details["required"] = Decimal(required.numerator) / Decimal(required.denominator)
             growth = _cagr(cur, base, years)
+            ok_min = passes(p.min)
+            ok_max = p.max is None or Fraction(cur) <= Fraction(base) * (1 + Fraction(p.max)) ** years
         else:
+            # Exact, without dividing: value - base against rate x base.
+            change = cur - base
 
             def passes(rate: Decimal) -> bool:
-                return cur - base >= rate * base
+                return change >= rate * base
 
-            def within_max(rate: Decimal) -> bool:
-                return cur - base <= rate * base
-
+            ok_min = change >= p.min * base
+            ok_max = p.max is None or change <= p.max * base
             # Rounding toward -inf keeps the shown growth on the same side of any bound with
             # at most 12 decimals as the exact figure.
             growth = (cur / base - 1).quantize(_PLACES, rounding=decimal.ROUND_FLOOR)
-        ok_min = passes(p.min)
-        ok_max = p.max is None or within_max(p.max)
         # A shown CAGR comes from a root and can land a hair off a bound the exact test met.
         if ok_min and growth < p.min:
             growth = p.min

@@ -75,6 +75,13 @@ def shown(value: Fraction | Decimal | int, places: int | None = 6) -> Decimal:
     if isinstance(value, Fraction):
         return shown_ratio(value.numerator, value.denominator, places)
     if isinstance(value, Decimal):
+        if places is None and value.is_finite():
+            try:  # within the precision, the quotient below is the value without trailing zeros
+                out = value.normalize(_NORMALIZE)
+            except decimal.DecimalException:
+                pass
+            else:
+                return Decimal(int(out)) if out == out.to_integral_value(context=_EXACT) else out
         n, d = value.as_integer_ratio()  # what Fraction(value) holds, without building it
         return shown_ratio(n, d, places)
     fr = Fraction(value)
@@ -82,6 +89,11 @@ def shown(value: Fraction | Decimal | int, places: int | None = 6) -> Decimal:
 
 
 _EXACT: Final = exact_context()
+#: Normalizes within the comparison precision, or signals that it cannot (without rounding,
+#: within the exponent limits).
+_NORMALIZE: Final = decimal.Context(
+    prec=exact_context().prec, traps=[decimal.Inexact, decimal.Overflow, decimal.Subnormal, decimal.InvalidOperation]
+)
 
 
 def shown_ratio(numerator: int, denominator: int, places: int | None = 6) -> Decimal:
@@ -145,7 +157,7 @@ def observations_in(series: Series, period: Period) -> list[tuple[Period, Decima
     whole = series.value_at(period)
     if whole is not None:
         return [(period, whole)]
-    inside = [(p, v) for p, v in series.within(period) if p != period]
+    inside = series.within(period)  # none of them is ``period`` itself: it has no value
     grains = {p.grain for p, _ in inside}
     if len(grains) <= 1:
         return inside
