@@ -205,7 +205,10 @@ def _round(value: Decimal, places: int) -> str:
     quantum = _QUANTA.get(places)
     if quantum is None:
         quantum = Decimal(1).scaleb(-places, _EXACT)
-    text = f"{value.quantize(quantum, decimal.ROUND_HALF_UP, _HALF_UP):,f}"
+    rounded = value.quantize(quantum, decimal.ROUND_HALF_UP, _HALF_UP)
+    # Below 1,000 there is nothing to group, and str() writes a number with a few decimals
+    # exactly as format(..., ",f") does, only faster.
+    text = str(rounded) if rounded.adjusted() < 3 and 0 < places <= 6 else f"{rounded:,f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text == "-0" or not text else text

@@ -109,8 +109,18 @@ class _ProgressJudge:
         tz = ctx.calendar.tzinfo
         self.started = not ctx.as_of < dt.datetime.combine(p.start, dt.time(), tzinfo=tz)
         self.ended = ctx.as_of >= dt.datetime.combine(p.deadline + _ONE_DAY, dt.time(), tzinfo=tz)
+        self.window = (p.start.isoformat(), p.deadline.isoformat())
         self.reached = _("{head}: reached: {done} of {target} (due by {deadline})")
         self.missed = _("{head}: missed: {done} of {target} by {deadline}")
+        self.on_pace = _("{head}: on pace: {done} done, {expected} expected by now ({share} of the time elapsed) toward {target} by {deadline}")
+        self.hopeless = _(
+            "{head}: on course to miss: {done} done, {expected} expected by now ({share} of the time elapsed); "
+            "{forecast}; needs {rate} per day to reach {target}"
+        )
+        self.behind = _(
+            "{head}: behind: {done} done, {expected} expected by now ({share} of the time elapsed); "
+            "{forecast}; needs {rate} per day to reach {target}"
+        )
         self._line: tuple[PaceLine, str] | None = None
         self._targets: dict[str | None, str] = {}
 
@@ -153,8 +163,8 @@ class _ProgressJudge:
         details: dict[str, Any] = {
             "done": done,
             "target": p.target,
-            "start": p.start.isoformat(),
-            "deadline": p.deadline.isoformat(),
+            "start": self.window[0],
+            "deadline": self.window[1],
             "observations": len(counted),
         }
 
@@ -173,24 +183,15 @@ class _ProgressJudge:
         expected = details["expected"]
         said.update(expected=fmt(expected), share=share, rate=fmt(details["rate_needed_per_day"]))
         if line.on_pace(done):
-            message = _("{head}: on pace: {done} done, {expected} expected by now ({share} of the time elapsed) toward {target} by {deadline}")
-            return verdict(Status.OK, message.format(**said), expected)
+            return verdict(Status.OK, self.on_pace.format(**said), expected)
         said["forecast"] = (
             _("no forecast yet")
             if not line.has_forecast()
             else _("forecast {forecast} by {deadline}").format(forecast=fmt(details["forecast"]), deadline=p.deadline)
         )
         if p.hopeless_at is not None and line.hopeless(done, p.hopeless_at):
-            message = _(
-                "{head}: on course to miss: {done} done, {expected} expected by now ({share} of the time elapsed); "
-                "{forecast}; needs {rate} per day to reach {target}"
-            )
-            return verdict(Status.BREACH, message.format(**said), expected)
-        message = _(
-            "{head}: behind: {done} done, {expected} expected by now ({share} of the time elapsed); "
-            "{forecast}; needs {rate} per day to reach {target}"
-        )
-        return verdict(Status.WARN, message.format(**said), expected)
+            return verdict(Status.BREACH, self.hopeless.format(**said), expected)
+        return verdict(Status.WARN, self.behind.format(**said), expected)
 
 
 @hookimpl
