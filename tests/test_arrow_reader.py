@@ -378,3 +378,39 @@ def test_same_dataset_as_the_row_by_row_reader(tmp_path: Path, case: tuple[str, 
 def test_plain_files_always_take_the_fast_path(tmp_path: Path, rows: list[tuple[str, str, int, int, str]]) -> None:
     write(tmp_path, "indicator,region,period,value\n" + "".join(f"{i},{r},{y}-{m:02d},{v}\n" for i, r, y, m, v in rows))
     assert check(tmp_path) is not None
+
+
+
+def quoted(text: str) -> st.SearchStrategy[str]:
+    """A cell holding ``text`` written in one of the ways a CSV file may hold it."""
+    return st.sampled_from((
+        text, f'"{text}"', f' {text} ', f'"{text}" ', f'"{text[:1]}"{text[1:]}', f'"{text}\n"', f'"{text}\r\n"',
+        f'"{text}""x"', f'{text}"', f'{text[:1]}"{text[1:]}',
+    ))
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> str:
+    rows = []
+    for n in range(draw(st.integers(0, 12))):
+        cells = [draw(st.sampled_from(("a", "b", "学前")).flatmap(quoted)), draw(quoted(f"20{10 + n}")),
+                 draw(st.sampled_from(("1", "-2.50", "1,000", "7")).flatmap(quoted))]
+        rows.append(",".join(cells) + draw(st.sampled_from(("\n", "\r\n", "\r", "\n\n", ",\n"))))
+    return "".join(rows)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts())
+def test_any_text_is_parsed_as_the_csv_module_parses_it(tmp_path: Path, body: str) -> None:
+    """Quotes, stray quotes, line breaks in and out of quotes, blank lines, trailing cells:
+    whatever pyarrow makes of the text, the dataset is the row-by-row one (or the fast path
+    stands aside)."""
+    write(tmp_path, "indicator,period,value\n" + body)
+    got = fast(tmp_path)
+    try:
+        want = slow(tmp_path)
+    except SourceError:
+        assert got is None
+        return
+    if got is not None:
+        assert_same(got, want)
