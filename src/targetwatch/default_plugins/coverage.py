@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import decimal
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
