@@ -54,6 +54,7 @@ class FakeArrow:
 def install(monkeypatch: pytest.MonkeyPatch, fake: FakeArrow, *, pyarrow: bool = True) -> None:
     monkeypatch.setitem(sys.modules, MODULE, fake.module)
     monkeypatch.setattr(csv_source, "have_pyarrow", lambda: pyarrow)
+    monkeypatch.setattr(csv_source, "AUTO_ARROW_BYTES", 0)
 
 
 def test_default_is_auto(tmp_path: Path) -> None:
@@ -76,6 +77,20 @@ def test_auto_uses_the_arrow_reader_when_pyarrow_is_installed(tmp_path: Path, mo
     for reader in ("auto", "arrow"):
         assert open_source(tmp_path, reader).read_dataset(SourceRequest(), lambda n: None) is made
     assert fake.calls == 2
+
+
+def test_auto_reads_a_small_file_without_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeArrow(AssertionError("the arrow reader was asked"))
+    install(monkeypatch, fake)
+    source = open_source(tmp_path, "auto")
+    monkeypatch.setattr(csv_source, "AUTO_ARROW_BYTES", source.path.stat().st_size + 1)
+    assert periods(source.read_dataset(SourceRequest(), lambda n: None)) == [["2023-01", "2023-02"]] and fake.calls == 0
+    monkeypatch.setattr(csv_source, "AUTO_ARROW_BYTES", source.path.stat().st_size)
+    fake.result = None  # asked, then stands aside
+    assert periods(source.read_dataset(SourceRequest(), lambda n: None)) == [["2023-01", "2023-02"]] and fake.calls == 1
+    made = Dataset([Series("z", (), (), (), "obs")])
+    fake.result = made
+    assert open_source(tmp_path, "arrow").read_dataset(SourceRequest(), lambda n: None) is made  # arrow: whatever the size
 
 
 def test_auto_and_arrow_fall_back_when_the_arrow_reader_cannot_take_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,6 +118,7 @@ def test_arrow_without_pyarrow_is_an_error_when_opened(tmp_path: Path, monkeypat
 def test_an_arrow_reader_that_does_not_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, MODULE, None)  # importing it raises ImportError
     monkeypatch.setattr(csv_source, "have_pyarrow", lambda: True)
+    monkeypatch.setattr(csv_source, "AUTO_ARROW_BYTES", 0)
     assert periods(open_source(tmp_path, "auto").read_dataset(SourceRequest(), lambda n: None)) == [["2023-01", "2023-02"]]
     with pytest.raises(SourceError, match="needs pyarrow"):
         open_source(tmp_path, "arrow").read_dataset(SourceRequest(), lambda n: None)

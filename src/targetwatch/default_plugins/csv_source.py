@@ -40,8 +40,8 @@ class CsvParams(TabularParams):
     reader: str = param(
         Choice("auto", "python", "arrow"),
         default="auto",
-        doc='How the file is read; the result is the same either way. "auto": with pyarrow installed '
-        "(pip install 'targetwatch[fast]'), by its columnar CSV reader, falling back to the built-in "
+        doc='How the file is read; the result is the same either way. "auto": a file of 4 MiB or more, '
+        "with pyarrow installed (pip install 'targetwatch[fast]'), by its columnar CSV reader, falling back to the built-in "
         'reader for any file it cannot take exactly; otherwise by the built-in reader. "python": '
         'always the built-in reader. "arrow": pyarrow is required (an error without it), still '
         "falling back to the built-in reader for a file it cannot take exactly.",
@@ -79,8 +79,8 @@ class CsvSource(SourceType):
     - A missing column, a file that cannot be opened, or text that does not decode in
       ``encoding`` stops the source with an error naming the file (and the line).
     - ``reader`` chooses how the file is read, never what is read: with pyarrow installed
-      (``pip install 'targetwatch[fast]'``) the default ``"auto"`` reads with its columnar CSV
-      reader, and falls back to the built-in reader for a file it cannot take exactly (the same
+      (``pip install 'targetwatch[fast]'``) the default ``"auto"`` reads a file of 4 MiB or more
+      with its columnar CSV reader (a smaller one is read sooner than pyarrow imports), and falls back to the built-in reader for a file it cannot take exactly (the same
       data, errors and skipped rows either way). The built-in reader converts each distinct
       cell text once and reads a file sorted by series and period fastest.
     """
@@ -120,7 +120,7 @@ class _CsvReader:
         return None if self.context.calendar is None else self._read_dataset
 
     def _read_dataset(self, request: SourceRequest, rows: Callable[[int], None]) -> Dataset:
-        if self.params.reader != "python":
+        if self.params.reader == "arrow" or (self.params.reader == "auto" and _big(self.path)):
             fast = _arrow_reader(self.params.reader, self.context.name)
             if fast is not None:
                 found = fast(self.params, self.context, self.path, request, rows)
@@ -219,6 +219,18 @@ class _CsvReader:
 
 _NEEDS_PYARROW = "reader = \"arrow\" needs pyarrow: pip install 'targetwatch[fast]'"
 ArrowRead = Callable[[CsvParams, SourceContext, Path, SourceRequest, Callable[[int], None]], "Dataset | None"]
+
+
+#: With ``reader = "auto"``, files smaller than this are read by the built-in reader: importing
+#: pyarrow takes longer than reading them (a cron check of a small file starts fast).
+AUTO_ARROW_BYTES = 4 * 2**20
+
+
+def _big(path: Path) -> bool:
+    try:
+        return path.stat().st_size >= AUTO_ARROW_BYTES
+    except OSError:
+        return False  # the built-in reader reports the missing file
 
 
 def have_pyarrow() -> bool:
