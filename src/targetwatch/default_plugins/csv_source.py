@@ -80,9 +80,10 @@ class CsvSource(SourceType):
       ``encoding`` stops the source with an error naming the file (and the line).
     - ``reader`` chooses how the file is read, never what is read: with pyarrow installed
       (``pip install 'targetwatch[fast]'``) the default ``"auto"`` reads a file of 4 MiB or more
-      with its columnar CSV reader (a smaller one is read sooner than pyarrow imports), and falls back to the built-in reader for a file it cannot take exactly (the same
-      data, errors and skipped rows either way). The built-in reader converts each distinct
-      cell text once and reads a file sorted by series and period fastest.
+      with its columnar CSV reader (a smaller one is read sooner than pyarrow imports), and
+      falls back to the built-in reader for a file it cannot take exactly (the same data,
+      errors and skipped rows either way). The built-in reader converts each distinct cell
+      text once and reads a file sorted by series and period fastest.
     """
 
     name = "csv"
