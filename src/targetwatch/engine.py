@@ -12,6 +12,7 @@ import decimal
 import gc
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,15 +41,20 @@ class CheckResult:
     as_of: dt.datetime
     verdicts: tuple[Verdict, ...]
     problems: tuple[Problem, ...] = ()
+    #: Verdicts per status, counted once (outputs, state and the exit status all ask).
+    _counts: Counter[Status] = attrs.field(init=False, repr=False, eq=False)
+
+    @_counts.default
+    def _count(self) -> Counter[Status]:
+        return Counter(map(attrgetter("status"), self.verdicts))
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = Counter(v.status for v in self.verdicts)
-        return {status.value: counts.get(status, 0) for status in Status}
+        return {status.value: self._counts.get(status, 0) for status in Status}
 
     @property
     def exit_code(self) -> int:
-        code = exit_code(v.status for v in self.verdicts)
+        code = exit_code(status for status, n in self._counts.items() if n)
         return 3 if self.problems and code != 2 else code
 
 
