@@ -4,7 +4,9 @@ drives the lifecycle, and the events and messages that reach notification channe
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import enum
+import functools
 import hashlib
 from collections.abc import Mapping
 from decimal import Decimal
@@ -51,10 +53,18 @@ class Policy:
         """The wait before the next repeat, after ``repeats_sent`` repeats in this episode."""
         if self.repeat is None:
             return None
-        seconds = Decimal(self.repeat.total_seconds()) * self.repeat_backoff ** repeats_sent
-        if self.repeat_max is not None:
-            seconds = min(seconds, Decimal(self.repeat_max.total_seconds()))
-        return dt.timedelta(seconds=float(seconds))
+        return _repeat_interval(self.repeat, self.repeat_backoff, self.repeat_max, repeats_sent)
+
+
+@functools.lru_cache(maxsize=4096)
+def _repeat_interval(repeat: dt.timedelta, backoff: Decimal, repeat_max: dt.timedelta | None, repeats_sent: int) -> dt.timedelta:
+    # Remembered (a run asks for every firing alert, with the few policies of its rules), so
+    # worked out in decimal's default context whatever the caller's.
+    with decimal.localcontext(decimal.Context()):
+        seconds = Decimal(repeat.total_seconds()) * backoff ** repeats_sent
+        if repeat_max is not None:
+            seconds = min(seconds, Decimal(repeat_max.total_seconds()))
+    return dt.timedelta(seconds=float(seconds))
 
 
 @attrs.frozen
@@ -156,5 +166,5 @@ class Message:
 
 def idempotency_key(*parts: object) -> str:
     """A stable key from its parts (rule, series, episode, event, detail, channel)."""
-    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()
     return digest[:32]

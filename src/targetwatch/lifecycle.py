@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 
 from .alerts import AlertState, ChannelState, EventKind, Policy, idempotency_key
 from .model import Status, Verdict
+
+_OK = Status.OK
+_FIRING, _CHANGED, _REPEAT, _RESOLVED = EventKind.FIRING, EventKind.CHANGED, EventKind.REPEAT, EventKind.RESOLVED
+#: What a channel never told of an alert was told.
+_NOTHING = ChannelState()
 
 
 def _resolvable(verdict: Verdict, policy: Policy) -> bool:
     """OK, and past the hysteresis level when the rule sets one. The good side is read off the
     verdict: ``margin`` is positive on the good side of ``target``."""
-    if verdict.status is not Status.OK:
+    if verdict.status is not _OK:
         return False
     if policy.resolve_at is None or verdict.value is None:
         return True
@@ -39,16 +45,20 @@ def step(previous: AlertState | None, verdict: Verdict, policy: Policy, now: dt.
 
     A re-run at the same ``now`` is the same check: it changes neither the counters nor the episode.
     """
-    bad = verdict.status is not Status.OK
+    status = verdict.status
+    bad = status is not _OK
     if previous is None:
-        previous = AlertState(status=Status.OK, since=now)
-    since = previous.since if verdict.status is previous.status else now
-    # A re-run at the same moment is the same check, not one more (it must not fire an alert).
-    again = previous.checked_at == now and previous.status is not Status.OK
-    consecutive = (previous.consecutive if again else previous.consecutive + 1) if bad else 0
-    bad_since = (previous.bad_since or now) if bad else None
-    last_bad_at = now if bad else previous.last_bad_at
-    firing, fired_at, episode = previous.firing, previous.fired_at, previous.episode
+        # A first observation: as if the alert had been OK since ``now``.
+        since, consecutive, bad_since, last_bad_at = now, 1 if bad else 0, now if bad else None, now if bad else None
+        firing, fired_at, episode = False, None, 0
+    else:
+        since = previous.since if status is previous.status else now
+        # A re-run at the same moment is the same check, not one more (it must not fire an alert).
+        again = previous.checked_at == now and previous.status is not _OK
+        consecutive = (previous.consecutive if again else previous.consecutive + 1) if bad else 0
+        bad_since = (previous.bad_since or now) if bad else None
+        last_bad_at = now if bad else previous.last_bad_at
+        firing, fired_at, episode = previous.firing, previous.fired_at, previous.episode
     if not firing:
         lasted = policy.for_duration is None or (bad_since is not None and now - bad_since >= policy.for_duration)
         if bad and consecutive >= policy.for_checks and lasted:
@@ -58,10 +68,41 @@ def step(previous: AlertState | None, verdict: Verdict, policy: Policy, now: dt.
         if not held and _resolvable(verdict, policy):
             firing = False
     return AlertState(
-        status=verdict.status, since=since, consecutive=consecutive, bad_since=bad_since,
+        status=status, since=since, consecutive=consecutive, bad_since=bad_since,
         last_bad_at=last_bad_at, firing=firing, fired_at=fired_at, episode=episode,
         value=verdict.value, target=verdict.target, margin=verdict.margin, checked_at=now,
     )
+
+
+def news(status: Status, firing: bool, episode: int, value: Decimal | None, told: ChannelState, policy: Policy,
+         now: dt.datetime) -> tuple[EventKind, str] | None:
+    """What a channel that was told ``told`` must hear now of an alert with this status, firing
+    or not, in this episode, at this value: the event and the detail its key names — or ``None``.
+    (The decision of :func:`announce`, for a caller that has not worked out the whole state.)"""
+    if firing:
+        announced = told.announced
+        status_text = status._value_ if status is not _OK else (announced or "OK")
+        if told.episode != episode or announced in (None, "RESOLVED"):
+            return _FIRING, status_text
+        # A status or value can recur in one episode (WARN, BREACH, WARN, BREACH): the key of a
+        # change names the notice it follows, so a second change is not deduplicated away.
+        if status is not _OK and announced != status_text:
+            return _CHANGED, f"{announced}->{status_text} after {_after(told)}"
+        if policy.announce_changes and value != told.value and status is not _OK:
+            return _CHANGED, f"value {value} after {_after(told)}"
+        interval = policy.repeat_interval(told.repeats)
+        if interval is None or told.last_sent is None or now - told.last_sent < interval:
+            return None
+        return _REPEAT, str(told.repeats + 1)
+    # Not firing, but this channel's last word on the episode was that it fired: it must hear
+    # that it resolved — now, or after a silence that covered the moment it resolved.
+    if told.episode == episode and told.announced not in (None, "RESOLVED") and policy.notify_resolved:
+        return _RESOLVED, ""
+    return None
+
+
+def _after(told: ChannelState) -> float | str:
+    return told.last_sent.timestamp() if told.last_sent else ""
 
 
 def announce(
@@ -81,33 +122,17 @@ def announce(
     Keys are derived from rule, series, episode, event and channel, so computing the same
     transition twice (a re-run after a crash) gives the same key.
     """
-    told = channel or ChannelState()
-    if current.firing:
-        status = current.status.value if current.status is not Status.OK else (told.announced or "OK")
-        # A status or value can recur in one episode (WARN, BREACH, WARN, BREACH): the key of a
-        # change names the notice it follows, so a second change is not deduplicated away.
-        after = told.last_sent.timestamp() if told.last_sent else ""
-        if told.episode != current.episode or told.announced in (None, "RESOLVED"):
-            kind, detail = EventKind.FIRING, status
-        elif current.status is not Status.OK and told.announced != status:
-            kind, detail = EventKind.CHANGED, f"{told.announced}->{status} after {after}"
-        elif policy.announce_changes and current.value != told.value and current.status is not Status.OK:
-            kind, detail = EventKind.CHANGED, f"value {current.value} after {after}"
-        else:
-            interval = policy.repeat_interval(told.repeats)
-            if interval is None or told.last_sent is None or now - told.last_sent < interval:
-                return None
-            kind, detail = EventKind.REPEAT, str(told.repeats + 1)
-        repeats = told.repeats + 1 if kind is EventKind.REPEAT else (0 if kind is EventKind.FIRING else told.repeats)
-        key = idempotency_key(rule, series, current.episode, kind.value, detail, channel_name)
-        return kind, key, ChannelState(current.episode, status, current.value, now, repeats)
-    # Not firing, but this channel's last word on the episode was that it fired: it must hear
-    # that it resolved — now, or after a silence that covered the moment it resolved.
-    told_of_it = told.episode == current.episode and told.announced not in (None, "RESOLVED")
-    if told_of_it and policy.notify_resolved:
-        key = idempotency_key(rule, series, current.episode, EventKind.RESOLVED.value, "", channel_name)
-        return EventKind.RESOLVED, key, ChannelState(current.episode, "RESOLVED", current.value, now, told.repeats)
-    return None
+    told = channel or _NOTHING
+    said = news(current.status, current.firing, current.episode, current.value, told, policy, now)
+    if said is None:
+        return None
+    kind, detail = said
+    key = idempotency_key(rule, series, current.episode, kind._value_, detail, channel_name)
+    if kind is _RESOLVED:
+        return kind, key, ChannelState(current.episode, "RESOLVED", current.value, now, told.repeats)
+    status = current.status._value_ if current.status is not _OK else (told.announced or "OK")
+    repeats = told.repeats + 1 if kind is _REPEAT else (0 if kind is _FIRING else told.repeats)
+    return kind, key, ChannelState(current.episode, status, current.value, now, repeats)
 
 
 def route(severity: str, tags: tuple[str, ...], routes: Mapping[str, tuple[str, ...]], default: tuple[str, ...]) -> tuple[str, ...]:
