@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from targetwatch.alerts import AlertState, ChannelState, Message
 from targetwatch.model import Status
-from targetwatch.state import SCHEMA_VERSION, Silence, StateError, StateStore
+from targetwatch.state import _MIGRATIONS, SCHEMA_VERSION, Silence, StateError, StateStore
 
 T0 = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
 MIN = dt.timedelta(minutes=1)
@@ -114,6 +114,76 @@ def test_an_unopenable_path_is_refused(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StateError, match="cannot open the state file"):
         StateStore.open(blocker / "state.sqlite3")
+
+
+def v1_file(path: Path) -> None:
+    """A state file as schema 1 wrote it: an alert firing on one series, an OK one without
+    values on another, what a channel was told, two runs' history."""
+    db = sqlite3.connect(path)
+    db.executescript(_MIGRATIONS[1])
+    db.executescript("""
+        INSERT INTO alerts VALUES ('sales.min', 'district=A', '{"district": "A"}', 'BREACH', '2024-03-01T08:00:00+00:00', 2,
+            '2024-03-01T08:00:00+00:00', '2024-03-01T08:01:00+00:00', 1, '2024-03-01T08:01:00+00:00', 3, '48000.50', '50000',
+            '-1999.50', '2024-03-01T08:01:00+00:00', 'sales', 'critical', 'BREACH: 48,000.5', '2024-02', '2024-03-01T00:00:00+00:00');
+        INSERT INTO alerts VALUES ('sales.min', 'district=B', '{"district": "B"}', 'OK', '2024-03-01T08:00:00+00:00', 0,
+            NULL, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL, 'sales', NULL, 'no' || char(31) || 'data', NULL, NULL);
+        INSERT INTO deliveries VALUES ('sales.min', 'district=A', 'mail', 3, 'BREACH', '48000.50', '2024-03-01T08:01:00+00:00', 1);
+        INSERT INTO runs VALUES (1, '2024-03-01T08:00:00+00:00', '2024-03-01T00:00:00+00:00', '{}');
+        INSERT INTO runs VALUES (2, '2024-03-01T08:01:00+00:00', '2024-03-01T00:00:00+00:00', '{}');
+        INSERT INTO history (run, at, as_of, rule, series, status, previous, value, target, message) VALUES
+            (1, '2024-03-01T08:00:00+00:00', '2024-03-01T00:00:00+00:00', 'sales.min', 'district=A', 'WARN', NULL, '49000', '50000', 'WARN: 49,000'),
+            (1, '2024-03-01T08:00:00+00:00', '2024-03-01T00:00:00+00:00', 'sales.min', 'district=B', 'OK', NULL, NULL, NULL, 'no data'),
+            (2, '2024-03-01T08:01:00+00:00', '2024-03-01T00:00:00+00:00', 'sales.min', 'district=A', 'BREACH', 'WARN', '48000.50', '50000', 'BREACH: 48,000.5');
+        INSERT INTO events (run, at, rule, series, kind, status, channel, key, outbox) VALUES
+            (2, '2024-03-01T08:01:00+00:00', 'sales.min', 'district=A', 'firing', 'BREACH', 'mail', 'k1', NULL);
+        PRAGMA user_version = 1;
+    """)
+    db.close()
+
+
+def test_a_schema_1_file_is_upgraded_keeping_every_alert_delivery_and_history_entry(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+    v1_file(path)
+    store = StateStore.open(path)
+    assert user_version(path) == SCHEMA_VERSION == 2
+    assert store.alerts() == {
+        ("sales.min", "district=A"): alert(fired_at=T0 + MIN),
+        ("sales.min", "district=B"): AlertState(status=Status.OK, since=T0),
+    }
+    rows = {r["series"]: r for r in store.alert_rows()}
+    assert {k: rows["district=A"][k] for k in ("labels", "title", "severity", "message", "period", "as_of", "checked_at", "value")} == {
+        "labels": '{"district": "A"}', "title": "sales", "severity": "critical", "message": "BREACH: 48,000.5", "period": "2024-02",
+        "as_of": "2024-03-01T00:00:00+00:00", "checked_at": "2024-03-01T08:01:00+00:00", "value": "48000.50",
+    }
+    assert [rows["district=B"][k] for k in ("severity", "period", "as_of", "message")] == [None, None, None, "no\x1fdata"]
+    assert store.deliveries() == {("sales.min", "district=A", "mail"): ChannelState(3, "BREACH", Decimal("48000.50"), T0 + MIN, 1)}
+    assert [(h["what"], h["series"], h["status"], h["detail"], h["message"]) for h in store.history()] == [
+        ("firing", "district=A", "BREACH", "k1", None),
+        ("status", "district=A", "BREACH", "WARN", "BREACH: 48,000.5"),
+        ("status", "district=A", "WARN", None, "WARN: 49,000"),
+        ("status", "district=B", "OK", None, "no data"),
+    ]
+    store.close()
+
+
+def test_an_upgraded_file_goes_on_from_where_it_was(tmp_path: Path) -> None:
+    """The next check after an upgrade steps the alerts on from their remembered states."""
+    from targetwatch.alerts import Policy
+    from targetwatch.engine import CheckResult
+    from targetwatch.model import Verdict
+    from targetwatch.tracker import Tracker
+
+    path = tmp_path / "state.sqlite3"
+    v1_file(path)
+    store = StateStore.open(path)
+    verdict = Verdict(rule="sales.min", title="sales", kind="minimum", indicator="sales", labels=(("district", "A"),),
+                      status=Status.BREACH, message="BREACH: 48,000.5", value=Decimal("48000.50"), target=Decimal(50000))
+    now = T0 + dt.timedelta(days=2)
+    recorded = Tracker(store, lambda v: Policy(channels=("mail",))).record(CheckResult(T0, (verdict,)), now)
+    state = store.alerts()[("sales.min", "district=A")]
+    assert (state.consecutive, state.episode, state.since, state.checked_at) == (3, 3, T0, now)
+    assert [e.kind.value for e in recorded.events["mail"]] == ["repeat"]
+    store.close()
 
 
 # --- transactions ------------------------------------------------------------------------

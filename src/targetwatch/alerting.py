@@ -107,11 +107,13 @@ class Alerting:
         notifiers, broken = self.open_channels()
         deliveries = tracker.deliver(notifiers, now, broken=broken, checkpoint=checkpoint)
         dead = self.store.outbox(states=("dead",))
-        problems = list(result.problems)
-        problems += [Problem(f"channel {name!r} could not be opened: {reason}") for name, reason in broken.items()]
+        problems = [Problem(f"channel {name!r} could not be opened: {reason}") for name, reason in broken.items()]
         if dead:
             problems.append(Problem(f"{len(dead)} notification{'s' if len(dead) != 1 else ''} could not be delivered and {'were' if len(dead) != 1 else 'was'} given up; see `targetwatch outbox`"))
-        return Processed(attrs.evolve(result, verdicts=recorded.verdicts, problems=tuple(problems)), tuple(deliveries), len(dead))
+        if problems or recorded.verdicts is not result.verdicts:
+            # (A result left as it was keeps its counts: a new one counts its verdicts again.)
+            result = attrs.evolve(result, verdicts=recorded.verdicts, problems=(*result.problems, *problems))
+        return Processed(result, tuple(deliveries), len(dead))
 
     def mark_silenced(self, result: CheckResult, now: dt.datetime) -> CheckResult:
         """For a dry run: mark silenced verdicts without changing any state."""

@@ -3,6 +3,9 @@ state, what each channel was told, silences, the outbox of notifications and the
 
 WAL journal, a busy timeout, and explicit ``BEGIN IMMEDIATE`` transactions: a run's state
 changes and the notifications they cause are committed together or not at all.
+
+Since schema 2 an alert's lifecycle state is one text relative to its rule's last check
+(see :mod:`targetwatch.statecodec`), so that a run rewrites only the alerts it changed.
 """
 
 from __future__ import annotations
@@ -10,21 +13,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 import attrs
 
-from .alerts import AlertState, ChannelState, Message
-from .errors import TargetwatchError
-from .model import Status
+from .alerts import Message
+from .state_alerts import AlertRow, AlertTables, HistoryRow, StateError, ToldRow, migrate_to_2
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
-_MIGRATIONS: Final[dict[int, str]] = {
+#: Each version's migration: an SQL script, or a function given the connection.
+_MIGRATIONS: Final[dict[int, str | Callable[[sqlite3.Connection], None]]] = {
     1: """
     CREATE TABLE alerts (
         rule TEXT NOT NULL, series TEXT NOT NULL, labels TEXT NOT NULL,
@@ -69,12 +71,8 @@ _MIGRATIONS: Final[dict[int, str]] = {
     );
     CREATE INDEX outbox_pending ON outbox (state, next_attempt_at);
     """,
+    2: migrate_to_2,
 }
-
-
-class StateError(TargetwatchError):
-    """The state file cannot be opened, is from a newer targetwatch, or is damaged."""
-
 
 def _t(moment: dt.datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(dt.UTC).isoformat()
@@ -82,14 +80,6 @@ def _t(moment: dt.datetime | None) -> str | None:
 
 def _dt(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
-
-
-def _d(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
-
-
-def _s(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
 
 
 @attrs.frozen
@@ -131,7 +121,7 @@ class OutboxRow:
     sent_at: dt.datetime | None = None
 
 
-class StateStore:
+class StateStore(AlertTables):
     """The SQLite state file. Open it with :meth:`open`; write inside :meth:`transaction`."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:
@@ -146,6 +136,9 @@ class StateStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, timeout=timeout, isolation_level=None)
             db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            # Larger pages for a new file (a file that exists keeps its own): a first run
+            # writes hundreds of thousands of alerts, and fewer, fuller pages write faster.
+            db.execute("PRAGMA page_size = 16384")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
             db.execute("PRAGMA foreign_keys = ON")
@@ -177,9 +170,13 @@ class StateStore:
                 if version > SCHEMA_VERSION:
                     raise StateError(f"the state file {self.path} was written by a newer targetwatch (schema {version}, this one knows {SCHEMA_VERSION})")
                 for target in range(version + 1, SCHEMA_VERSION + 1):
-                    for statement in _MIGRATIONS[target].split(";"):
-                        if statement.strip():
-                            self.db.execute(statement)
+                    migration = _MIGRATIONS[target]
+                    if callable(migration):
+                        migration(self.db)
+                    else:
+                        for statement in migration.split(";"):
+                            if statement.strip():
+                                self.db.execute(statement)
                     self.db.execute(f"PRAGMA user_version = {target}")
         except sqlite3.DatabaseError as exc:
             raise StateError(f"the state file {self.path} is not usable: {exc}") from None
@@ -198,92 +195,9 @@ class StateStore:
             raise
         self.db.execute("COMMIT")
 
-    # Alerts and deliveries ------------------------------------------------------------
-
-    def alerts(self) -> dict[tuple[str, str], AlertState]:
-        """Every remembered alert, by (rule, series)."""
-        out = {}
-        for row in self.db.execute(
-            "SELECT rule, series, status, since, consecutive, bad_since, last_bad_at, firing, fired_at,"
-            " episode, value, target, margin, checked_at FROM alerts"
-        ):
-            out[(row[0], row[1])] = AlertState(
-                status=Status(row[2]), since=_dt(row[3]) or dt.datetime.min, consecutive=row[4],
-                bad_since=_dt(row[5]), last_bad_at=_dt(row[6]), firing=bool(row[7]), fired_at=_dt(row[8]),
-                episode=row[9], value=_d(row[10]), target=_d(row[11]), margin=_d(row[12]), checked_at=_dt(row[13]),
-            )
-        return out
-
-    def alert_rows(self) -> list[dict[str, Any]]:
-        """Every remembered alert with its display fields (for ``targetwatch status``)."""
-        cursor = self.db.execute("SELECT * FROM alerts ORDER BY rule, series")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
-
-    def deliveries(self) -> dict[tuple[str, str, str], ChannelState]:
-        """What each channel was last told, by (rule, series, channel)."""
-        out = {}
-        for row in self.db.execute("SELECT rule, series, channel, episode, announced, value, last_sent, repeats FROM deliveries"):
-            out[(row[0], row[1], row[2])] = ChannelState(row[3], row[4], _d(row[5]), _dt(row[6]), row[7])
-        return out
-
-    def save_alerts(self, rows: Sequence[tuple[str, str, str, AlertState, dict[str, Any]]]) -> None:
-        """Upsert alerts: (rule, series, labels json, state, display fields)."""
-        self.db.executemany(
-            "INSERT OR REPLACE INTO alerts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [
-                (rule, series, labels, s.status.value, _t(s.since), s.consecutive, _t(s.bad_since), _t(s.last_bad_at),
-                 int(s.firing), _t(s.fired_at), s.episode, _s(s.value), _s(s.target), _s(s.margin), _t(s.checked_at),
-                 extra.get("title"), extra.get("severity"), extra.get("message"), extra.get("period"), extra.get("as_of"))
-                for rule, series, labels, s, extra in rows
-            ],
-        )
-
-    def save_deliveries(self, rows: Sequence[tuple[str, str, str, ChannelState]]) -> None:
-        self.db.executemany(
-            "INSERT OR REPLACE INTO deliveries VALUES (?,?,?,?,?,?,?,?)",
-            [(r, s, c, st.episode, st.announced, _s(st.value), _t(st.last_sent), st.repeats) for r, s, c, st in rows],
-        )
-
-    def forget(self, rule: str, series: str) -> None:
-        """Drop an alert and what its channels were told (inside the caller's transaction)."""
-        self.db.execute("DELETE FROM alerts WHERE rule = ? AND series = ?", (rule, series))
-        self.db.execute("DELETE FROM deliveries WHERE rule = ? AND series = ?", (rule, series))
-
     def start_run(self, started_at: dt.datetime, as_of: dt.datetime, summary: dict[str, int]) -> int:
         cursor = self.db.execute("INSERT INTO runs (started_at, as_of, summary) VALUES (?,?,?)", (_t(started_at), _t(as_of), json.dumps(summary)))
         return int(cursor.lastrowid or 0)
-
-    def add_history(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """History rows: (run, at, as_of, rule, series, status, previous, value, target, message)."""
-        self.db.executemany(
-            "INSERT INTO history (run, at, as_of, rule, series, status, previous, value, target, message) VALUES (?,?,?,?,?,?,?,?,?,?)", rows
-        )
-
-    def add_events(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Event rows: (run, at, rule, series, kind, status, channel, key, outbox id)."""
-        self.db.executemany("INSERT INTO events (run, at, rule, series, kind, status, channel, key, outbox) VALUES (?,?,?,?,?,?,?,?,?)", rows)
-
-    def history(self, rule: str | None = None, since: dt.datetime | None = None, limit: int = 200) -> list[dict[str, Any]]:
-        """Status changes and notifications, newest first."""
-        where: list[str] = ["1=1"]
-        args: list[Any] = []
-        if rule:
-            where.append("rule = ?")
-            args.append(rule)
-        if since:
-            where.append("at >= ?")
-            args.append(_t(since))
-        sql = (
-            "SELECT at, rule, series, 'status' AS what, status, previous AS detail, NULL AS channel,"
-            " message, NULL AS delivery, 1 AS rank FROM history WHERE {w}"
-            " UNION ALL SELECT e.at, e.rule, e.series, e.kind, e.status, e.key, e.channel, NULL,"
-            " o.state, 0 FROM events e LEFT JOIN outbox o ON o.id = e.outbox WHERE {we}"
-            " ORDER BY at DESC, rank ASC LIMIT ?"
-        ).format(w=" AND ".join(where), we=" AND ".join(f"e.{c}" if c != "1=1" else c for c in where))
-        cursor = self.db.execute(sql, [*args, *args, limit])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
 
     # Silences --------------------------------------------------------------------------
 
@@ -363,3 +277,6 @@ class StateStore:
         with self.transaction():
             cursor = self.db.execute("UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE state = 'dead'", (_t(now),))
         return cursor.rowcount
+
+
+__all__ = ["AlertRow", "HistoryRow", "OutboxRow", "Silence", "StateError", "StateStore", "ToldRow"]

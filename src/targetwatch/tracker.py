@@ -10,18 +10,19 @@ so a crash in between re-sends it on the next run under the same idempotency key
 from __future__ import annotations
 
 import datetime as dt
-import json
+import gc
 import logging
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
 
-from . import lifecycle
-from .alerts import AlertState, ChannelState, Event, EventKind, Message, Policy, idempotency_key
+from .alerts import ChannelState, Event, EventKind, Message, Policy, idempotency_key
 from .i18n import _, pgettext, status_label
 from .model import Status, Verdict
 from .numbers import format_number
+from .recording import Recording
 from .state import StateStore
 
 if TYPE_CHECKING:
@@ -94,103 +95,39 @@ class Tracker:
         no longer has, is forgotten — after a resolved notice ("no longer checked") to every
         channel that was told it fired. Without ``scope`` nothing is forgotten."""
         store = self.store
-        with store.transaction():
-            alerts = store.alerts()
-            told = store.deliveries()
-            silences = [s for s in store.silences() if s.active(now)]
-            run = store.start_run(now, result.as_of, result.summary)
-            verdicts: list[Verdict] = []
-            alert_rows, delivery_rows = [], []
-            history_rows: list[tuple[object, ...]] = []
-            events: dict[str, list[Event]] = {}
-            for verdict in result.verdicts:
-                series = verdict.series_key
-                previous = alerts.get((verdict.rule, series))
-                policy = self.policy_for(verdict)
-                current = lifecycle.step(previous, verdict, policy, now)
-                silence = next((s for s in silences if s.matches(verdict.rule, verdict.labels)), None)
-                if silence is not None:
-                    verdict = attrs.evolve(verdict, silenced=f"{silence.reason} (until {silence.until.astimezone(result.as_of.tzinfo):%Y-%m-%d %H:%M}, silence #{silence.id})")
-                verdicts.append(verdict)
-                changed = previous is None or previous.status is not current.status or previous.value != current.value or previous.target != current.target
-                if changed:
-                    history_rows.append((run, _t(now), _t(result.as_of), verdict.rule, series, verdict.status.value,
-                                         previous.status.value if previous else None, _s(verdict.value), _s(verdict.target), verdict.message))
-                alert_rows.append((verdict.rule, series, json.dumps(dict(verdict.labels), ensure_ascii=False), current,
-                                   {"title": verdict.title, "severity": verdict.severity, "message": verdict.message,
-                                    "period": str(verdict.period) if verdict.period else None, "as_of": _t(result.as_of)}))
-                if silence is not None:
-                    continue
-                for channel in policy.channels:
-                    said = lifecycle.announce(previous, current, told.get((verdict.rule, series, channel)), policy, now,
-                                              rule=verdict.rule, series=series, channel_name=channel)
-                    if said is None:
-                        continue
-                    kind, key, channel_state = said
-                    delivery_rows.append((verdict.rule, series, channel, channel_state))
-                    events.setdefault(channel, []).append(_event(kind, key, verdict, previous, current))
-            if scope is not None:
-                judged = {(v.rule, v.series_key) for v in result.verdicts}
-                evaluated, known = (set(scope[0]), set(scope[1]))
-                gone = [key for key in alerts if key not in judged and (key[0] in evaluated or key[0] not in known)]
-                if gone:
-                    self._forget(gone, alerts, told, known, now, run, history_rows, events)
-            store.save_alerts(alert_rows)
-            store.save_deliveries(delivery_rows)
-            store.add_history(history_rows)
-            messages = []
-            event_rows = []
-            for channel, channel_events in events.items():
-                message = self._digest(channel, channel_events, result.as_of, now)
-                row_id = store.enqueue(message, now)
-                messages.append(message)
-                event_rows += [(run, _t(now), e.rule, ",".join(f"{k}={v}" for k, v in e.labels), e.kind.value, e.status.value, channel, e.key, row_id) for e in channel_events]
-            store.add_events(event_rows)
-            checkpoint("before-commit")
-        return Recorded(tuple(verdicts), {c: tuple(e) for c, e in events.items()}, tuple(messages))
-
-    def _forget(
-        self,
-        gone: Sequence[tuple[str, str]],
-        alerts: Mapping[tuple[str, str], AlertState],
-        told: Mapping[tuple[str, str, str], ChannelState],
-        known: Collection[str],
-        now: dt.datetime,
-        run: int,
-        history_rows: list[tuple[object, ...]],
-        events: dict[str, list[Event]],
-    ) -> None:
-        rows = {(r["rule"], r["series"]): r for r in self.store.alert_rows()}
-        for rule, series in gone:
-            state, row = alerts[(rule, series)], rows.get((rule, series), {})
-            why = _("the rule is no longer in the configuration") if rule not in known else _("the series is no longer in the data")
-            message = _("no longer checked: {why}").format(why=why)
-            labels = tuple(sorted(json.loads(row.get("labels") or "{}").items()))
-            gone_verdict = Verdict(rule=rule, title=row.get("title") or rule, kind="", indicator="", labels=labels,
-                                   status=Status.OK, message=message, severity=row.get("severity") or "critical")
-            policy = self.policy_for(gone_verdict)
-            history_rows.append((run, _t(now), _t(now), rule, series, "GONE", state.status.value, None, None, message))
-            for (t_rule, t_series, channel), said in told.items():
-                if (t_rule, t_series) != (rule, series) or not policy.notify_resolved:
-                    continue
-                if said.episode != state.episode or said.announced in (None, "RESOLVED"):
-                    continue
-                key = idempotency_key(rule, series, state.episode, EventKind.RESOLVED.value, "gone", channel)
-                events.setdefault(channel, []).append(Event(
-                    kind=EventKind.RESOLVED, key=key, rule=rule, title=gone_verdict.title, labels=labels, status=Status.OK,
-                    previous=state.status, message=message, severity=gone_verdict.severity, since=now,
-                ))
-            self.store.forget(rule, series)
+        # A run makes many objects that live until its end and no reference cycles: the cyclic
+        # collector, left running, would walk them (and every verdict) again and again. It is
+        # paused meanwhile and restored after, also on errors.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            with store.transaction():
+                silences = [s for s in store.silences() if s.active(now)]
+                run = store.start_run(now, result.as_of, result.summary)
+                recording = Recording(store, self.policy_for, now, result.as_of, run, silences)
+                verdicts = recording.record(result.verdicts, scope)
+                events = recording.events
+                messages = []
+                event_rows = []
+                at = _t(now)
+                for channel, channel_events in events.items():
+                    message = self._digest(channel, channel_events, result.as_of, now)
+                    row_id = store.enqueue(message, now)
+                    messages.append(message)
+                    event_rows += [(run, at, e.rule, series, e.kind._value_, e.status._value_, channel, e.key, row_id)
+                                   for e, series in zip(channel_events, recording.event_series[channel])]
+                store.add_events(event_rows)
+                checkpoint("before-commit")
+        finally:
+            if collecting:
+                gc.enable()
+        return Recorded(verdicts, {c: tuple(e) for c, e in events.items()}, tuple(messages))
 
     def _digest(self, channel: str, events: Sequence[Event], as_of: dt.datetime, now: dt.datetime) -> Message:
-        order = {EventKind.FIRING: 0, EventKind.CHANGED: 1, EventKind.REPEAT: 2, EventKind.RESOLVED: 3}
-        ranked = sorted(events, key=lambda e: (order[e.kind], -e.status.severity, e.rule, e.labels))
+        ranked = sorted(events, key=lambda e: (_KIND_ORDER[e.kind._value_], _WORST_FIRST[e.status._value_], e.rule, e.labels))
         listed = ranked[: self.max_per_message]
         omitted = len(ranked) - len(listed)
-        counts: dict[str, int] = {}
-        for e in ranked:
-            label = "RESOLVED" if e.kind is EventKind.RESOLVED else e.status.value
-            counts[label] = counts.get(label, 0) + 1
+        counts = Counter("RESOLVED" if e.kind is EventKind.RESOLVED else e.status._value_ for e in ranked)
         # The text follows the current locale; the machine words (BREACH, RESOLVED) stay first.
         ordered = sorted(counts.items(), key=lambda kv: _LABEL_ORDER.get(kv[0], 9))
         head = pgettext("list separator", ", ").join(_("{count} {status}").format(count=n, status=status_label(label)) for label, n in ordered)
@@ -249,18 +186,10 @@ class Tracker:
 
 
 _LABEL_ORDER = {"BREACH": 0, "ERROR": 1, "UNKNOWN": 2, "WARN": 3, "OK": 4, "RESOLVED": 5}
-
-
-def _event(kind: EventKind, key: str, verdict: Verdict, previous: AlertState | None, current: AlertState) -> Event:
-    message = verdict.message
-    if kind is EventKind.RESOLVED:
-        message = f"resolved: {verdict.message}"
-    return Event(
-        kind=kind, key=key, rule=verdict.rule, title=verdict.title, labels=verdict.labels,
-        status=verdict.status, previous=previous.status if previous else None, message=message,
-        severity=verdict.severity, since=current.since, value=verdict.value, target=verdict.target,
-        unit=verdict.unit, period=str(verdict.period) if verdict.period else None,
-    )
+#: A digest lists firing alerts first, then changes, repeats and resolved ones; each the
+#: worst status first (by value: an enum hashes slowly).
+_KIND_ORDER = {EventKind.FIRING.value: 0, EventKind.CHANGED.value: 1, EventKind.REPEAT.value: 2, EventKind.RESOLVED.value: 3}
+_WORST_FIRST = {s.value: -s.severity for s in Status}
 
 
 def _t(moment: dt.datetime) -> str:
@@ -271,4 +200,4 @@ def _s(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-__all__ = ["Delivery", "Recorded", "Tracker", "format_number", "ChannelState", "Status"]
+__all__ = ["ChannelState", "Delivery", "Recorded", "Status", "Tracker", "format_number"]
