@@ -44,6 +44,7 @@ from .statecodec import (
 )
 
 _OK = Status.OK
+_RESOLVED = EventKind.RESOLVED
 #: The first fields of the state of an OK alert not firing, with no failing streak, judged by
 #: its rule's last check (see statecodec.QUIET_OK).
 _QUIET = QUIET_OK.split(SEP)[:6]
@@ -240,7 +241,7 @@ class Recording:
                                   and state[4] == "@" and state[5] == "@" and state[6] == "=")
                     if steady and (silence is not None or self._quiet(verdict, status, status is not _OK, int(state[9]), told_of(series))):
                         continue
-            self._judge(book, verdict, series, labels_json, period_text, tail, stored, again, silence is not None)
+            self._judge(book, verdict, series, labels_json, period_text, tail, stored, again, silence is not None, value_text, target_text)
 
     def _quiet(self, verdict: Verdict, status: Status, firing: bool, episode: int, told: dict[str, ToldRow] | None) -> bool:
         """Whether no channel must hear of an alert that stays as it was."""
@@ -254,11 +255,12 @@ class Recording:
                 return False
         return True
 
-    def _judge(self, book: _Book, verdict: Verdict, series: str, labels_json: str, period_text: str | None,
-               tail: str, stored: str | None, again: bool, silenced: bool) -> None:
-        """Record one verdict the long way (see :meth:`_judge_all`)."""
+    def _judge(self, book: _Book, verdict: Verdict, series: str, labels_json: str, period_text: str | None, tail: str,
+               stored: str | None, again: bool, silenced: bool, value_text: str | None, target_text: str | None) -> None:
+        """Record one verdict the long way (see :meth:`_judge_all`; ``value_text`` and
+        ``target_text``: its value and target as text)."""
         rule, value, target, message = book.rule, verdict.value, verdict.target, verdict.message
-        values = SEP.join(("" if value is None else str(value), "" if target is None else str(target), "" if verdict.margin is None else str(verdict.margin)))
+        values = SEP.join((value_text or "", target_text or "", "" if verdict.margin is None else str(verdict.margin)))
         display = (labels_json, verdict.title, verdict.severity, message, period_text)
         # The stored state, and the stored values when the stored line's tail is not this one's.
         state_text = stored_values = None
@@ -272,7 +274,7 @@ class Recording:
             self._write(rule, series, line(tail, (values, *display, new_state)), stored, again)
             if state_text is None or (stored_values is not None and decode_values(stored_values)[:2] != (value, target)):
                 self._history.append((self.run, self.now_text, self.as_of_text, rule, series, "OK", None if state_text is None else "OK",
-                                      _s(value), _s(target), message))
+                                      value_text, target_text, message))
             return
         policy = self.policy_for(verdict)
         previous = None
@@ -284,19 +286,24 @@ class Recording:
             self._write(rule, series, line(tail, (values, *display, new_state)), stored, again)
         if previous is None or previous.status is not current.status or previous.value != current.value or previous.target != current.target:
             self._history.append((self.run, self.now_text, self.as_of_text, rule, series, verdict.status._value_,
-                                  previous.status._value_ if previous else None, _s(value), _s(target), message))
+                                  previous.status._value_ if previous else None, value_text, target_text, message))
         if silenced:
             return
+        now = self.now
         for channel in policy.channels:
             row = told.get(channel) if told else None
-            said = lifecycle.announce(previous, current, None if row is None else self._channel(row), policy, self.now,
+            said = lifecycle.announce(previous, current, None if row is None else self._channel(row), policy, now,
                                       rule=rule, series=series, channel_name=channel)
             if said is None:
                 continue
             kind, key, cs = said
             self._told.append((rule, series, channel, cs.episode, cs.announced, _s(cs.value),
                                None if cs.last_sent is None else self.codec.text(cs.last_sent), cs.repeats))
-            self._notice(channel, series, _event(kind, key, verdict, previous, current))
+            self._notice(channel, series, Event(
+                kind=kind, key=key, rule=rule, title=verdict.title, labels=verdict.labels, status=verdict.status,
+                previous=previous.status if previous else None, message=f"resolved: {message}" if kind is _RESOLVED else message,
+                severity=verdict.severity, since=current.since, value=value, target=target, unit=verdict.unit, period=period_text,
+            ))
 
     def _notice(self, channel: str, series: str, event: Event) -> None:
         events = self.events.get(channel)
@@ -338,18 +345,6 @@ class Recording:
                     previous=state.status, message=message, severity=gone_verdict.severity, since=self.now,
                 ))
         self.store.forget_all([(g.rule, g.series) for g in gone])
-
-
-def _event(kind: EventKind, key: str, verdict: Verdict, previous: AlertState | None, current: AlertState) -> Event:
-    message = verdict.message
-    if kind is EventKind.RESOLVED:
-        message = f"resolved: {verdict.message}"
-    return Event(
-        kind=kind, key=key, rule=verdict.rule, title=verdict.title, labels=verdict.labels,
-        status=verdict.status, previous=previous.status if previous else None, message=message,
-        severity=verdict.severity, since=current.since, value=verdict.value, target=verdict.target,
-        unit=verdict.unit, period=str(verdict.period) if verdict.period else None,
-    )
 
 
 def _s(value: Decimal | None) -> str | None:
