@@ -45,9 +45,6 @@ from .statecodec import (
 
 _OK = Status.OK
 _RESOLVED = EventKind.RESOLVED
-#: The first fields of the state of an OK alert not firing, with no failing streak, judged by
-#: its rule's last check (see statecodec.QUIET_OK).
-_QUIET = QUIET_OK.split(SEP)[:6]
 _STATE_FIELDS = 10
 #: What a channel never told of an alert was told.
 _NOTHING = ChannelState()
@@ -231,26 +228,33 @@ class Recording:
                     # ``last_bad_at`` is ``=`` or now; a firing one failing the same way since the
                     # last check stays as it is. Either way, if no channel must hear of it, there
                     # is nothing to write.
-                    state = stored[len(tail) + 1:].split(SEP)
-                    if len(state) != _STATE_FIELDS or not state[9].isdigit():
-                        steady = False
-                    elif status is _OK:
-                        steady = state[:6] == _QUIET and state[6] != "=" and state[6] != now_text
+                    at = len(tail) + 1
+                    if status is _OK:
+                        if stored.startswith(QUIET_OK, at):
+                            start = at + len(QUIET_OK)
+                            end = stored.find(SEP, start)
+                            last_bad = stored[start:end]
+                            told = told_of(series)
+                            if (end > 0 and last_bad != "=" and last_bad != now_text
+                                    and (told is None or silence is not None or self._quiet(verdict, stored, False, told))):
+                                continue
                     else:
-                        steady = (state[0] == status._value_ and state[1] == "1" and state[2][:1] == "@" and state[3] != ""
-                                  and state[4] == "@" and state[5] == "@" and state[6] == "=")
-                    if steady and (silence is not None or self._quiet(verdict, status, status is not _OK, int(state[9]), told_of(series))):
-                        continue
+                        state = stored[at:].split(SEP)
+                        if (len(state) == _STATE_FIELDS and state[0] == status._value_ and state[1] == "1" and state[2][:1] == "@"
+                                and state[3] != "" and state[4] == "@" and state[5] == "@" and state[6] == "="
+                                and (silence is not None or self._quiet(verdict, stored, True, told_of(series)))):
+                            continue
             self._judge(book, verdict, series, labels_json, period_text, tail, stored, again, silence is not None, value_text, target_text)
 
-    def _quiet(self, verdict: Verdict, status: Status, firing: bool, episode: int, told: dict[str, ToldRow] | None) -> bool:
-        """Whether no channel must hear of an alert that stays as it was."""
-        if told is None and not firing:
-            return True
+    def _quiet(self, verdict: Verdict, stored: str, firing: bool, told: dict[str, ToldRow] | None) -> bool:
+        """Whether no channel must hear of an alert that stays as it was (``stored``: its line)."""
+        episode = stored[stored.rfind(SEP) + 1:]
+        if not episode.isdigit():
+            return False  # the long way reports a damaged line
         policy = self.policy_for(verdict)
         for channel in policy.channels:
             row = told.get(channel) if told else None
-            said = lifecycle.news(status, firing, episode, verdict.value, _NOTHING if row is None else self._channel(row), policy, self.now)
+            said = lifecycle.news(verdict.status, firing, int(episode), verdict.value, _NOTHING if row is None else self._channel(row), policy, self.now)
             if said is not None:
                 return False
         return True
