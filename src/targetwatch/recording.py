@@ -36,6 +36,7 @@ from .statecodec import (
     Check,
     Codec,
     decode_values,
+    encode_values,
     fields,
     line,
     moment_text,
@@ -264,8 +265,6 @@ class Recording:
         """Record one verdict the long way (see :meth:`_judge_all`; ``value_text`` and
         ``target_text``: its value and target as text)."""
         rule, value, target, message = book.rule, verdict.value, verdict.target, verdict.message
-        values = SEP.join((value_text or "", target_text or "", "" if verdict.margin is None else str(verdict.margin)))
-        display = (labels_json, verdict.title, verdict.severity, message, period_text)
         # The stored state, and the stored values when the stored line's tail is not this one's.
         state_text = stored_values = None
         if stored is not None:
@@ -274,8 +273,7 @@ class Recording:
                 stored_values, *_display, state_text = fields(stored)
         told = book.told.get(series)
         if told is None and verdict.status is _OK and (state_text is None or (book.old is not None and quiet_ok(state_text, self.now_text))):
-            new_state = book.fresh_ok if state_text is None else state_text
-            self._write(rule, series, line(tail, (values, *display, new_state)), stored, again)
+            self._write(rule, series, self._line(verdict, tail, labels_json, period_text, book.fresh_ok if state_text is None else state_text), stored, again)
             if state_text is None or (stored_values is not None and decode_values(stored_values)[:2] != (value, target)):
                 self._history.append((self.run, self.now_text, self.as_of_text, rule, series, "OK", None if state_text is None else "OK",
                                       value_text, target_text, message))
@@ -283,11 +281,11 @@ class Recording:
         policy = self.policy_for(verdict)
         previous = None
         if state_text is not None:
-            previous = self.store.decode_state(self.codec, state_text, values if stored_values is None else stored_values, book.old)
+            previous = self.store.decode_state(self.codec, state_text, (value, target, verdict.margin) if stored_values is None else stored_values, book.old)
         current = lifecycle.step(previous, verdict, policy, self.now)
         new_state = self.codec.encode(current, self.as_of_text, book.new)
         if stored_values is not None or new_state != state_text or again:
-            self._write(rule, series, line(tail, (values, *display, new_state)), stored, again)
+            self._write(rule, series, self._line(verdict, tail, labels_json, period_text, new_state), stored, again)
         if previous is None or previous.status is not current.status or previous.value != current.value or previous.target != current.target:
             self._history.append((self.run, self.now_text, self.as_of_text, rule, series, verdict.status._value_,
                                   previous.status._value_ if previous else None, value_text, target_text, message))
@@ -316,6 +314,13 @@ class Recording:
             self.event_series[channel] = []
         events.append(event)
         self.event_series[channel].append(series)
+
+    @staticmethod
+    def _line(verdict: Verdict, tail: str, labels_json: str, period_text: str | None, state: str) -> str:
+        if tail:
+            return f"{tail}{SEP}{state}"
+        values = encode_values(verdict.value, verdict.target, verdict.margin)
+        return line("", (values, labels_json, verdict.title, verdict.severity, verdict.message, period_text, state))
 
     def _write(self, rule: str, series: str, text: str, stored: str | None, again: bool) -> None:
         if text != stored or again:

@@ -194,8 +194,9 @@ class AlertTables:
             raise StateError(f"the state file {self.path} is damaged: {exc}") from None
         return decoded, as_of, (labels, title, severity, message, period)
 
-    def decode_state(self, codec: Codec, state: str, values: str, check: Check | None) -> AlertState:
-        """An alert's state from its state and values texts."""
+    def decode_state(self, codec: Codec, state: str, values: str | tuple[Decimal | None, Decimal | None, Decimal | None],
+                     check: Check | None) -> AlertState:
+        """An alert's state from its state text and values (see :meth:`Codec.decode`)."""
         try:
             return codec.decode(state, values, check)[0]
         except StateFormatError as exc:

@@ -122,8 +122,10 @@ class Codec:
             text(state.since), "" if state.fired_at is None else text(state.fired_at), str(state.episode),
         ))
 
-    def decode(self, text: str, values: str, check: Check | None) -> tuple[AlertState, str | None]:
-        """The state a text and its values stand for, and the ``as_of`` it was judged for."""
+    def decode(self, text: str, values: str | tuple[Decimal | None, Decimal | None, Decimal | None],
+               check: Check | None) -> tuple[AlertState, str | None]:
+        """The state a text and its values (as text, or the numbers themselves) stand for, and
+        the ``as_of`` it was judged for."""
         try:
             status, firing, consecutive, bad_since, checked, as_of, last_bad, since, fired_at, episode = text.split(SEP)
             if check is None and ("@" in (checked, as_of) or consecutive.startswith("@")):
@@ -131,7 +133,7 @@ class Codec:
             moment = self.moment
             checked_at = check.at if checked == "@" and check is not None else (moment(checked) if checked else None)
             count = check.seq - int(consecutive[1:]) if consecutive.startswith("@") and check is not None else int(consecutive)
-            value, target, margin = decode_values(values)
+            value, target, margin = decode_values(values) if isinstance(values, str) else values
             state = AlertState(
                 status=_STATUS[status], since=moment(since), consecutive=count,
                 bad_since=moment(bad_since) if bad_since else None,
