@@ -4,10 +4,12 @@ history — and the events for each channel are gathered for the digests.
 
 Rules are taken one at a time: the stored alerts of a rule are read when its first verdict
 comes, and let go after its last. An alert is written only when its stored line changes
-(see :mod:`targetwatch.statecodec`: an alert left as it was keeps its line). An OK verdict
-on an alert never announced that is new, or OK, not firing and judged by its rule's last
-check with the same values and texts, takes a short way: it gives the same line as the
-lifecycle step would (a new alert: first seen now; the other: unchanged).
+(see :mod:`targetwatch.statecodec`: an alert left as it was keeps its line). Three common
+cases take a short way that gives the very line the lifecycle step would: a new alert that
+is OK (first seen now); an alert with the same values and texts as stored that is OK, not
+firing and has no failing streak, or that fires failing the same way as at its rule's last
+check — when no channel must hear of it (unchanged). Every other verdict goes the long way:
+the stored state is read, stepped, written if its line changed, and announced.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from .statecodec import (
 
 _OK = Status.OK
 _RESOLVED = EventKind.RESOLVED
+#: The fields of a stored state (see statecodec).
 _STATE_FIELDS = 10
 #: What a channel never told of an alert was told.
 _NOTHING = ChannelState()
