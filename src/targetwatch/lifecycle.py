@@ -105,6 +105,18 @@ def _after(told: ChannelState) -> float | str:
     return told.last_sent.timestamp() if told.last_sent else ""
 
 
+def notice(kind: EventKind, detail: str, status: Status, episode: int, value: Decimal | None, told: ChannelState,
+           now: dt.datetime, *, rule: str, series: str, channel_name: str) -> tuple[str, ChannelState]:
+    """For what :func:`news` said: its idempotency key, and what the channel will then have
+    been told."""
+    key = idempotency_key(rule, series, episode, kind._value_, detail, channel_name)
+    if kind is _RESOLVED:
+        return key, ChannelState(episode, "RESOLVED", value, now, told.repeats)
+    announced = status._value_ if status is not _OK else (told.announced or "OK")
+    repeats = told.repeats + 1 if kind is _REPEAT else (0 if kind is _FIRING else told.repeats)
+    return key, ChannelState(episode, announced, value, now, repeats)
+
+
 def announce(
     previous: AlertState | None,
     current: AlertState,
@@ -127,12 +139,8 @@ def announce(
     if said is None:
         return None
     kind, detail = said
-    key = idempotency_key(rule, series, current.episode, kind._value_, detail, channel_name)
-    if kind is _RESOLVED:
-        return kind, key, ChannelState(current.episode, "RESOLVED", current.value, now, told.repeats)
-    status = current.status._value_ if current.status is not _OK else (told.announced or "OK")
-    repeats = told.repeats + 1 if kind is _REPEAT else (0 if kind is _FIRING else told.repeats)
-    return kind, key, ChannelState(current.episode, status, current.value, now, repeats)
+    key, state = notice(kind, detail, current.status, current.episode, current.value, told, now, rule=rule, series=series, channel_name=channel_name)
+    return kind, key, state
 
 
 def route(severity: str, tags: tuple[str, ...], routes: Mapping[str, tuple[str, ...]], default: tuple[str, ...]) -> tuple[str, ...]:

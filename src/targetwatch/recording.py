@@ -17,11 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
 from itertools import groupby
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -74,6 +74,49 @@ class _Book:
     left: int
     fresh_ok: str
     taken: dict[str, str | None] = attrs.field(factory=dict)
+    #: The state of a first observation, by status and policy (kept, so that its id is not reused).
+    first: dict[tuple[Status, int], tuple[str, AlertState, Policy]] = attrs.field(factory=dict)
+
+
+class Notice(NamedTuple):
+    """What one channel must hear of one alert: the makings of an :class:`~targetwatch.alerts.Event`
+    (built only when asked for: a first run may have hundreds of thousands)."""
+
+    kind: EventKind
+    key: str
+    series: str
+    verdict: Verdict
+    previous: Status | None
+    since: dt.datetime
+    message: str
+    period: str | None
+
+    def event(self) -> Event:
+        v = self.verdict
+        return Event(
+            kind=self.kind, key=self.key, rule=v.rule, title=v.title, labels=v.labels, status=v.status, previous=self.previous,
+            message=self.message, severity=v.severity, since=self.since, value=v.value, target=v.target, unit=v.unit, period=self.period,
+        )
+
+
+class Events(Mapping[str, tuple[Event, ...]]):
+    """The events of a run by channel, each channel's built when first asked for."""
+
+    def __init__(self, notices: Mapping[str, Sequence[Notice]]) -> None:
+        self._notices = notices
+        self._events: dict[str, tuple[Event, ...]] = {}
+
+    def __getitem__(self, channel: str) -> tuple[Event, ...]:
+        events = self._events.get(channel)
+        if events is None:
+            events = self._events[channel] = tuple(n.event() for n in self._notices[channel])
+        return events
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._notices)
+
+    def __len__(self) -> int:
+        return len(self._notices)
 
 
 @attrs.frozen
@@ -99,9 +142,8 @@ class Recording:
         self.codec = Codec()
         self.now_text = moment_text(now)
         self.as_of_text = moment_text(as_of)
-        self.events: dict[str, list[Event]] = {}
-        #: The series of each event, by channel.
-        self.event_series: dict[str, list[str]] = {}
+        #: What each channel must hear, by channel.
+        self.notices: dict[str, list[Notice]] = {}
         self._alerts: list[AlertRow] = []
         self._told: list[tuple[Any, ...]] = []
         self._history: list[HistoryRow] = []
@@ -282,6 +324,19 @@ class Recording:
                                       value_text, target_text, message))
             return
         policy = self.policy_for(verdict)
+        status = verdict.status
+        if state_text is None and told is None and not again:
+            # A first observation: its step depends on the status and the policy only.
+            first = book.first.get((status, id(policy)))
+            if first is None:
+                current = lifecycle.step(None, verdict, policy, self.now)
+                first = book.first[(status, id(policy))] = (self.codec.encode(current, self.as_of_text, book.new), current, policy)
+            new_state, current, _policy = first
+            self._alerts.append((rule, series, self._line(verdict, tail, labels_json, period_text, new_state)))
+            self._history.append((self.run, self.now_text, self.as_of_text, rule, series, status._value_, None, value_text, target_text, message))
+            if not silenced:
+                self._announce(rule, series, verdict, policy, current.firing, current.episode, current.since, None, None, period_text)
+            return
         previous = None
         if state_text is not None:
             previous = self.store.decode_state(self.codec, state_text, (value, target, verdict.margin) if stored_values is None else stored_values, book.old)
@@ -290,33 +345,30 @@ class Recording:
         if stored_values is not None or new_state != state_text or again:
             self._write(rule, series, self._line(verdict, tail, labels_json, period_text, new_state), stored, again)
         if previous is None or previous.status is not current.status or previous.value != current.value or previous.target != current.target:
-            self._history.append((self.run, self.now_text, self.as_of_text, rule, series, verdict.status._value_,
+            self._history.append((self.run, self.now_text, self.as_of_text, rule, series, status._value_,
                                   previous.status._value_ if previous else None, value_text, target_text, message))
-        if silenced:
-            return
-        now = self.now
+        if not silenced:
+            self._announce(rule, series, verdict, policy, current.firing, current.episode, current.since,
+                           previous.status if previous else None, told, period_text)
+
+    def _announce(self, rule: str, series: str, verdict: Verdict, policy: Policy, firing: bool, episode: int, since: dt.datetime,
+                  previous: Status | None, told: dict[str, ToldRow] | None, period_text: str | None) -> None:
+        """Tell each channel of the policy what it must hear of an alert now (see
+        :func:`targetwatch.lifecycle.announce`): its state is ``verdict``'s status and value,
+        firing or not, in ``episode``, the status held ``since``."""
+        now, status, value = self.now, verdict.status, verdict.value
         for channel in policy.channels:
             row = told.get(channel) if told else None
-            said = lifecycle.announce(previous, current, None if row is None else self._channel(row), policy, now,
-                                      rule=rule, series=series, channel_name=channel)
+            channel_state = _NOTHING if row is None else self._channel(row)
+            said = lifecycle.news(status, firing, episode, value, channel_state, policy, now)
             if said is None:
                 continue
-            kind, key, cs = said
+            kind, detail = said
+            key, cs = lifecycle.notice(kind, detail, status, episode, value, channel_state, now, rule=rule, series=series, channel_name=channel)
             self._told.append((rule, series, channel, cs.episode, cs.announced, _s(cs.value),
                                None if cs.last_sent is None else self.codec.text(cs.last_sent), cs.repeats))
-            self._notice(channel, series, Event(
-                kind=kind, key=key, rule=rule, title=verdict.title, labels=verdict.labels, status=verdict.status,
-                previous=previous.status if previous else None, message=f"resolved: {message}" if kind is _RESOLVED else message,
-                severity=verdict.severity, since=current.since, value=value, target=target, unit=verdict.unit, period=period_text,
-            ))
-
-    def _notice(self, channel: str, series: str, event: Event) -> None:
-        events = self.events.get(channel)
-        if events is None:
-            events = self.events[channel] = []
-            self.event_series[channel] = []
-        events.append(event)
-        self.event_series[channel].append(series)
+            message = f"resolved: {verdict.message}" if kind is _RESOLVED else verdict.message
+            self.notices.setdefault(channel, []).append(Notice(kind, key, series, verdict, previous, since, message, period_text))
 
     @staticmethod
     def _line(verdict: Verdict, tail: str, labels_json: str, period_text: str | None, state: str) -> str:
@@ -351,11 +403,8 @@ class Recording:
                 said = self._channel(row)
                 if not policy.notify_resolved or said.episode != state.episode or said.announced in (None, "RESOLVED"):
                     continue
-                key = idempotency_key(g.rule, g.series, state.episode, EventKind.RESOLVED.value, "gone", channel)
-                self._notice(channel, g.series, Event(
-                    kind=EventKind.RESOLVED, key=key, rule=g.rule, title=gone_verdict.title, labels=labels, status=_OK,
-                    previous=state.status, message=message, severity=gone_verdict.severity, since=self.now,
-                ))
+                key = idempotency_key(g.rule, g.series, state.episode, _RESOLVED.value, "gone", channel)
+                self.notices.setdefault(channel, []).append(Notice(_RESOLVED, key, g.series, gone_verdict, state.status, self.now, message, None))
         self.store.forget_all([(g.rule, g.series) for g in gone])
 
 
@@ -363,4 +412,4 @@ def _s(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-__all__ = ["Recording"]
+__all__ = ["Events", "Notice", "Recording"]

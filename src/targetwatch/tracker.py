@@ -22,7 +22,7 @@ from .alerts import ChannelState, Event, EventKind, Message, Policy, idempotency
 from .i18n import _, pgettext, status_label
 from .model import Status, Verdict
 from .numbers import format_number
-from .recording import Recording
+from .recording import Events, Notice, Recording
 from .state import StateStore
 
 if TYPE_CHECKING:
@@ -106,28 +106,27 @@ class Tracker:
                 run = store.start_run(now, result.as_of, result.summary)
                 recording = Recording(store, self.policy_for, now, result.as_of, run, silences)
                 verdicts = recording.record(result.verdicts, scope)
-                events = recording.events
+                notices = recording.notices
                 messages = []
                 event_rows = []
                 at = _t(now)
-                for channel, channel_events in events.items():
-                    message = self._digest(channel, channel_events, result.as_of, now)
+                for channel, told in notices.items():
+                    message = self._digest(channel, told, result.as_of, now)
                     row_id = store.enqueue(message, now)
                     messages.append(message)
-                    event_rows += [(run, at, e.rule, series, e.kind._value_, e.status._value_, channel, e.key, row_id)
-                                   for e, series in zip(channel_events, recording.event_series[channel])]
+                    event_rows += [(run, at, n.verdict.rule, n.series, n.kind._value_, n.verdict.status._value_, channel, n.key, row_id) for n in told]
                 store.add_events(event_rows)
                 checkpoint("before-commit")
         finally:
             if collecting:
                 gc.enable()
-        return Recorded(verdicts, {c: tuple(e) for c, e in events.items()}, tuple(messages))
+        return Recorded(verdicts, Events(notices), tuple(messages))
 
-    def _digest(self, channel: str, events: Sequence[Event], as_of: dt.datetime, now: dt.datetime) -> Message:
-        ranked = sorted(events, key=lambda e: (_KIND_ORDER[e.kind._value_], _WORST_FIRST[e.status._value_], e.rule, e.labels))
-        listed = ranked[: self.max_per_message]
+    def _digest(self, channel: str, notices: Sequence[Notice], as_of: dt.datetime, now: dt.datetime) -> Message:
+        ranked = sorted(notices, key=lambda n: (_KIND_ORDER[n.kind._value_], _WORST_FIRST[n.verdict.status._value_], n.verdict.rule, n.verdict.labels))
+        listed = [n.event() for n in ranked[: self.max_per_message]]
         omitted = len(ranked) - len(listed)
-        counts = Counter("RESOLVED" if e.kind is EventKind.RESOLVED else e.status._value_ for e in ranked)
+        counts = Counter("RESOLVED" if n.kind is EventKind.RESOLVED else n.verdict.status._value_ for n in ranked)
         # The text follows the current locale; the machine words (BREACH, RESOLVED) stay first.
         ordered = sorted(counts.items(), key=lambda kv: _LABEL_ORDER.get(kv[0], 9))
         head = pgettext("list separator", ", ").join(_("{count} {status}").format(count=n, status=status_label(label)) for label, n in ordered)
@@ -144,7 +143,7 @@ class Tracker:
             lines.append(f"    {e.message}")
         if omitted:
             lines.append(_("... and {n} more not listed here (run `targetwatch status` for all)").format(n=omitted))
-        key = idempotency_key(channel, *sorted(e.key for e in ranked))
+        key = idempotency_key(channel, *sorted(n.key for n in ranked))
         return Message(channel, key, subject, "\n".join(lines) + "\n", tuple(e.as_dict() for e in listed), omitted, now, as_of)
 
     def deliver(
