@@ -195,8 +195,4 @@ def _t(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat()
 
 
-def _s(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
 __all__ = ["ChannelState", "Delivery", "Recorded", "Status", "Tracker", "format_number"]
