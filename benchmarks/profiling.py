@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Profile ``targetwatch check`` on a benchmark scale, in-process, and write the top of it.
 
-    .venv/bin/python benchmarks/profile.py --scale medium [--state] [--profiler pyinstrument|cprofile]
+    .venv/bin/python benchmarks/profiling.py --scale medium [--state] [--profiler pyinstrument|cprofile]
 
 Runs the CLI exactly as run.py times it (``check --dry-run --format json`` with stdout to a
 file; with ``--state`` the check with state and a file channel, fresh state) under pyinstrument
