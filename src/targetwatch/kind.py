@@ -7,7 +7,9 @@ A rule kind is a plugin: a :class:`RuleKind` subclass with a ``name``, a one-lin
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import decimal
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -17,7 +19,7 @@ import attrs
 
 from .i18n import _
 from .model import Indicator, Judgement, Rule, Series, Status
-from .numbers import format_number
+from .numbers import exact_context, format_number
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -109,6 +111,31 @@ class RuleKind:
     def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
         """Judge many series of the rule's indicator at once; one judgement per series, in order."""
         return [self.evaluate(rule, s, ctx) for s in series]
+
+
+class PreparedKind(RuleKind):
+    """A kind that works out a rule's part once (message templates, bounds in words, resolved
+    periods, a peer index: whatever :meth:`prepare` returns) and judges each series with it in
+    :meth:`judge`. One series (:meth:`evaluate`) and a batch run the same code; with
+    ``exact = True`` both run in the exact decimal context."""
+
+    exact: ClassVar[bool] = True
+
+    def prepare(self, rule: Rule, ctx: EvalContext) -> Any:
+        """The rule's part, shared by every series of one batch."""
+        return None
+
+    def judge(self, rule: Rule, series: Series, ctx: EvalContext, prepared: Any) -> Judgement:
+        """Judge one series with what :meth:`prepare` returned for its rule."""
+        raise NotImplementedError
+
+    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
+        return self.evaluate_batch(rule, (series,), ctx)[0]
+
+    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
+        with decimal.localcontext(exact_context()) if self.exact else contextlib.nullcontext():
+            prepared = self.prepare(rule, ctx)
+            return [self.judge(rule, s, ctx, prepared) for s in series]
 
 
 def unknown(message: str, **kwargs: Any) -> Judgement:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import decimal
-from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -11,9 +9,8 @@ from typing import Any
 import attrs
 
 from ..i18n import _
-from ..kind import EvalContext, RuleKind
+from ..kind import EvalContext, PreparedKind
 from ..model import Judgement, Rule, Series, Status
-from ..numbers import exact_context
 from ..params import Choice, IndicatorRef, Number, PeriodSpec, param
 from ..periods import Period
 from .pace import (
@@ -61,7 +58,7 @@ class CapParams:
         return out
 
 
-class CapKind(RuleKind):
+class CapKind(PreparedKind):
     """Never above a ceiling.
 
     With ``aggregate = "latest"`` (the default) one observation is judged, picked as for
@@ -87,16 +84,10 @@ class CapKind(RuleKind):
     summary = "the value (or a period's sum / max / mean) never exceeds a ceiling"
     Params = CapParams
 
-    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
-        with decimal.localcontext(exact_context()):
-            return self._evaluate(rule, series, ctx, _CapTexts(rule.params, ctx))
+    def prepare(self, rule: Rule, ctx: EvalContext) -> _CapTexts:
+        return _CapTexts(rule.params, ctx)
 
-    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
-        with decimal.localcontext(exact_context()):
-            texts = _CapTexts(rule.params, ctx)
-            return [self._evaluate(rule, s, ctx, texts) for s in series]
-
-    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, texts: _CapTexts) -> Judgement:
+    def judge(self, rule: Rule, series: Series, ctx: EvalContext, texts: _CapTexts) -> Judgement:
         p: CapParams = rule.params
         if p.aggregate == "latest":
             picked = pick(series, p.period, ctx)

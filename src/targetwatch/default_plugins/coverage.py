@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +10,7 @@ import attrs
 
 from ..hookspecs import hookimpl
 from ..i18n import _
-from ..kind import EvalContext, RuleKind, pick_observation, unknown
+from ..kind import EvalContext, PreparedKind, RuleKind, pick_observation, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..numbers import exact_context
 from ..params import IndicatorRef, Number, PeriodSpec, param
@@ -165,7 +165,7 @@ class CoverageParams:
         return bound_problems(self.min, self.max, self.warn_min)
 
 
-class CoverageKind(RuleKind):
+class CoverageKind(PreparedKind):
     """``coverage``: is the share numerator / denominator at least ``min``?
 
     - With ``denominator``, the share is numerator / denominator for one period, taking the
@@ -193,14 +193,12 @@ class CoverageKind(RuleKind):
             return (params.numerator,)
         return (params.numerator, params.denominator)
 
-    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
-        return self._evaluate(rule, series, ctx, _CoverageTexts(rule.params, ctx))
+    exact = False
 
-    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
-        texts = _CoverageTexts(rule.params, ctx)
-        return [self._evaluate(rule, s, ctx, texts) for s in series]
+    def prepare(self, rule: Rule, ctx: EvalContext) -> _CoverageTexts:
+        return _CoverageTexts(rule.params, ctx)
 
-    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, texts: _CoverageTexts) -> Judgement:
+    def judge(self, rule: Rule, series: Series, ctx: EvalContext, texts: _CoverageTexts) -> Judgement:
         p: CoverageParams = rule.params
         found = self._observations(p, series, ctx)
         if isinstance(found, Judgement):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,7 @@ import attrs
 
 from ..hookspecs import hookimpl
 from ..i18n import _
-from ..kind import EvalContext, RuleKind, unknown
+from ..kind import EvalContext, PreparedKind, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..params import Duration, IndicatorRef, param
 from ..periods import Period, Span
@@ -69,7 +69,7 @@ class FreshnessParams:
         return []
 
 
-class FreshnessKind(RuleKind):
+class FreshnessKind(PreparedKind):
     """``freshness``: is the newest observation no older than ``max_age``?
 
     - Age runs from the END of the newest observation's period to ``as_of``: data for 2023-09
@@ -88,12 +88,13 @@ class FreshnessKind(RuleKind):
     summary = "the newest observation is no older than max_age"
     Params = FreshnessParams
 
-    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
-        return _FreshnessJudge(rule.params, ctx).judge(series)
+    exact = False
 
-    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
-        judge = _FreshnessJudge(rule.params, ctx).judge
-        return [judge(s) for s in series]
+    def prepare(self, rule: Rule, ctx: EvalContext) -> _FreshnessJudge:
+        return _FreshnessJudge(rule.params, ctx)
+
+    def judge(self, rule: Rule, series: Series, ctx: EvalContext, prepared: _FreshnessJudge) -> Judgement:
+        return prepared.judge(series)
 
 
 class _FreshnessJudge:

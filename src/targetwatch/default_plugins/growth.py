@@ -4,7 +4,7 @@ baseline, or compound annual growth)."""
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -14,9 +14,8 @@ import attrs
 from ..errors import PeriodError
 from ..hookspecs import hookimpl
 from ..i18n import _, pgettext
-from ..kind import EvalContext, RuleKind, unknown
+from ..kind import EvalContext, PreparedKind, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
-from ..numbers import exact_context
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
 from ..periods import Period
 from .pace import resolve, shown
@@ -78,7 +77,7 @@ class GrowthParams:
         return out
 
 
-class GrowthKind(RuleKind):
+class GrowthKind(PreparedKind):
     """Change against a base: growth = value / base − 1, held to ``min`` (and ``max``).
 
     The period judged is ``period`` if given, else the newest observation whose period has
@@ -108,14 +107,11 @@ class GrowthKind(RuleKind):
     summary = "change against a base: year on year, period on period, a fixed baseline, or CAGR"
     Params = GrowthParams
 
-    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
-        with decimal.localcontext(exact_context()):
-            return _GrowthJudge(rule, ctx).judge(series)
+    def prepare(self, rule: Rule, ctx: EvalContext) -> _GrowthJudge:
+        return _GrowthJudge(rule, ctx)
 
-    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
-        with decimal.localcontext(exact_context()):
-            judge = _GrowthJudge(rule, ctx).judge
-            return [judge(s) for s in series]
+    def judge(self, rule: Rule, series: Series, ctx: EvalContext, prepared: _GrowthJudge) -> Judgement:
+        return prepared.judge(series)
 
 
 class _GrowthJudge:

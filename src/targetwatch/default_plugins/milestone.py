@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +11,7 @@ import attrs
 
 from ..hookspecs import hookimpl
 from ..i18n import _, ngettext
-from ..kind import EvalContext, RuleKind, unknown
+from ..kind import EvalContext, PreparedKind, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..params import Date, IndicatorRef, Integer, Number, param
 
@@ -42,7 +42,7 @@ class MilestoneParams:
     )
 
 
-class MilestoneKind(RuleKind):
+class MilestoneKind(PreparedKind):
     """``milestone``: is a dated commitment done by its ``deadline``?
 
     - The commitment counts as done from the first observation (oldest first) whose value is at
@@ -65,14 +65,12 @@ class MilestoneKind(RuleKind):
     summary = "a dated commitment is done by its deadline; warn ahead of it"
     Params = MilestoneParams
 
-    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
-        return self._evaluate(rule, series, ctx, {})
+    exact = False
 
-    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
-        undone: dict[str, tuple[Status, str]] = {}  # the verdict on an undone commitment: one per rule
-        return [self._evaluate(rule, s, ctx, undone) for s in series]
+    def prepare(self, rule: Rule, ctx: EvalContext) -> dict[str, tuple[Status, str]]:
+        return {}  # the verdict on an undone commitment: one per rule
 
-    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, undone: dict[str, tuple[Status, str]]) -> Judgement:
+    def judge(self, rule: Rule, series: Series, ctx: EvalContext, undone: dict[str, tuple[Status, str]]) -> Judgement:
         p: MilestoneParams = rule.params
         latest = series.latest()
         if latest is None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -14,9 +13,8 @@ import attrs
 from ..errors import PeriodError
 from ..hookspecs import hookimpl
 from ..i18n import _
-from ..kind import EvalContext, RuleKind
+from ..kind import EvalContext, PreparedKind, RuleKind
 from ..model import Judgement, Rule, Series, Status
-from ..numbers import exact_context
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
 from .pace import (
     Pace,
@@ -77,7 +75,7 @@ class MinimumParams:
         return []
 
 
-class MinimumKind(RuleKind):
+class MinimumKind(PreparedKind):
     """Does the period's aggregate reach ``min``? Judged on pace while the period is open.
 
     ``period`` (default ``current year``) is resolved against ``as_of``; the observations lying
@@ -119,16 +117,10 @@ class MinimumKind(RuleKind):
         except PeriodError:
             return None
 
-    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
-        with decimal.localcontext(exact_context()):
-            return self._evaluate(rule, series, ctx, _MinimumTexts(rule.params, ctx))
+    def prepare(self, rule: Rule, ctx: EvalContext) -> _MinimumTexts:
+        return _MinimumTexts(rule.params, ctx)
 
-    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
-        with decimal.localcontext(exact_context()):
-            texts = _MinimumTexts(rule.params, ctx)
-            return [self._evaluate(rule, s, ctx, texts) for s in series]
-
-    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, texts: _MinimumTexts) -> Judgement:
+    def judge(self, rule: Rule, series: Series, ctx: EvalContext, texts: _MinimumTexts) -> Judgement:
         p: MinimumParams = rule.params
         resolved = resolve(ctx, p.period)
         if isinstance(resolved, Judgement):

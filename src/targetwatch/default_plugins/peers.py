@@ -16,7 +16,7 @@ import attrs
 
 from ..hookspecs import hookimpl
 from ..i18n import _, current, ngettext
-from ..kind import EvalContext, RuleKind, pick_observation, unknown
+from ..kind import EvalContext, PreparedKind, RuleKind, pick_observation, unknown
 from ..model import Judgement, Labels, LabelSelector, Rule, Series, Status
 from ..numbers import exact_context
 from ..params import (
@@ -123,7 +123,7 @@ class RankParams:
     )
 
 
-class RankKind(RuleKind):
+class RankKind(PreparedKind):
     """``rank``: is this series among the top ``max_rank`` of its peers?
 
     - The period is ``period`` when given, else this series' newest; each peer's value for
@@ -144,14 +144,12 @@ class RankKind(RuleKind):
     summary = "position among peer series of the same indicator is within the top max_rank"
     Params = RankParams
 
-    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
-        return self._evaluate(rule, series, ctx, PeerIndex(ctx))
+    exact = False
 
-    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
-        index = PeerIndex(ctx)
-        return [self._evaluate(rule, s, ctx, index) for s in series]
+    def prepare(self, rule: Rule, ctx: EvalContext) -> PeerIndex:
+        return PeerIndex(ctx)
 
-    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, index: PeerIndex) -> Judgement:
+    def judge(self, rule: Rule, series: Series, ctx: EvalContext, index: PeerIndex) -> Judgement:
         p: RankParams = rule.params
         picked = pick_observation(series, p.period, ctx)
         if isinstance(picked, Judgement):
@@ -275,7 +273,7 @@ class ShareParams:
         return out
 
 
-class ShareKind(RuleKind):
+class ShareKind(PreparedKind):
     """``share``: is this series' share of a total at least ``min`` (and at most ``max``)?
 
     - The period is ``period`` when given, else this series' newest.
@@ -299,14 +297,12 @@ class ShareKind(RuleKind):
     )
     Params = ShareParams
 
-    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
-        return self._evaluate(rule, series, ctx, PeerIndex(ctx))
+    exact = False
 
-    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
-        index = PeerIndex(ctx)
-        return [self._evaluate(rule, s, ctx, index) for s in series]
+    def prepare(self, rule: Rule, ctx: EvalContext) -> PeerIndex:
+        return PeerIndex(ctx)
 
-    def _evaluate(self, rule: Rule, series: Series, ctx: EvalContext, index: PeerIndex) -> Judgement:
+    def judge(self, rule: Rule, series: Series, ctx: EvalContext, index: PeerIndex) -> Judgement:
         p: ShareParams = rule.params
         picked = pick_observation(series, p.period, ctx)
         if isinstance(picked, Judgement):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import decimal
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +13,8 @@ import attrs
 
 from ..hookspecs import hookimpl
 from ..i18n import _
-from ..kind import EvalContext, RuleKind, unknown
+from ..kind import EvalContext, PreparedKind, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
-from ..numbers import exact_context
 from ..params import Date, Flag, IndicatorRef, Number, param
 from .pace import PaceLine, days_left, fmt_share, window_fraction
 
@@ -52,7 +50,7 @@ class ProgressParams:
         return []
 
 
-class ProgressKind(RuleKind):
+class ProgressKind(PreparedKind):
     """Cumulative progress toward ``target`` by ``deadline``, judged on pace.
 
     The window runs from ``start`` 00:00 to the end of ``deadline`` (the deadline day is
@@ -88,14 +86,11 @@ class ProgressKind(RuleKind):
         start: dt.date = rule.params.start
         return start
 
-    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
-        with decimal.localcontext(exact_context()):
-            return _ProgressJudge(rule, ctx).judge(series)
+    def prepare(self, rule: Rule, ctx: EvalContext) -> _ProgressJudge:
+        return _ProgressJudge(rule, ctx)
 
-    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
-        with decimal.localcontext(exact_context()):
-            judge = _ProgressJudge(rule, ctx).judge
-            return [judge(s) for s in series]
+    def judge(self, rule: Rule, series: Series, ctx: EvalContext, prepared: _ProgressJudge) -> Judgement:
+        return prepared.judge(series)
 
 
 class _ProgressJudge:

@@ -3,8 +3,7 @@ lives in :mod:`.cap`; this module registers both."""
 
 from __future__ import annotations
 
-import decimal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -12,9 +11,9 @@ import attrs
 
 from ..hookspecs import hookimpl
 from ..i18n import _
-from ..kind import EvalContext, RuleKind
+from ..kind import EvalContext, PreparedKind, RuleKind
 from ..model import Judgement, Rule, Series, Status
-from ..numbers import Range, exact_context
+from ..numbers import Range
 from ..params import Bounds, IndicatorRef, Number, PeriodSpec, param
 from .cap import CapKind
 from .pace import (
@@ -125,7 +124,7 @@ class ThresholdParams:
         return Range(self.warn_min, self.warn_max)
 
 
-class ThresholdKind(RuleKind):
+class ThresholdKind(PreparedKind):
     """Is the value within bounds?
 
     Judges one observation: the one for exactly ``period`` if given (UNKNOWN when there is
@@ -142,14 +141,11 @@ class ThresholdKind(RuleKind):
     summary = "the value stays within min / max (or a monitoring-plugins range)"
     Params = ThresholdParams
 
-    def evaluate(self, rule: Rule, series: Series, ctx: EvalContext) -> Judgement:
-        with decimal.localcontext(exact_context()):
-            return _ThresholdJudge(rule, ctx).judge(series)
+    def prepare(self, rule: Rule, ctx: EvalContext) -> _ThresholdJudge:
+        return _ThresholdJudge(rule, ctx)
 
-    def evaluate_batch(self, rule: Rule, series: Sequence[Series], ctx: EvalContext) -> list[Judgement]:
-        with decimal.localcontext(exact_context()):
-            judge = _ThresholdJudge(rule, ctx).judge
-            return [judge(s) for s in series]
+    def judge(self, rule: Rule, series: Series, ctx: EvalContext, prepared: _ThresholdJudge) -> Judgement:
+        return prepared.judge(series)
 
 
 class _ThresholdJudge:
