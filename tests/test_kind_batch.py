@@ -143,3 +143,42 @@ def test_a_context_remembers_what_depends_only_on_the_moment() -> None:
     assert not ctx.started(CAL.parse("2023-10-17")) and ctx.started(CAL.parse("2023-10-16"))
     assert ctx.ended(CAL.parse("2023-10-15")) and not ctx.ended(CAL.parse("2023-10-16"))
     assert dt.date(2023, 10, 16) == ctx.today
+
+
+class _Counting:
+    """A PreparedKind for the test: prepare counts its calls, judge reports the context."""
+
+    def __init__(self, exact: bool) -> None:
+        from targetwatch.kind import PreparedKind
+
+        outer = self
+        self.prepared = 0
+
+        class Kind(PreparedKind):
+            name = "counting"
+            summary = "test"
+            Params = object
+
+            def prepare(self, rule: Any, ctx: Any) -> int:
+                outer.prepared += 1
+                return outer.prepared
+
+            def judge(self, rule: Any, series: Any, ctx: Any, prepared: Any) -> Judgement:
+                from targetwatch.model import Status
+
+                return Judgement(Status.OK, f"{prepared} {decimal.getcontext().prec}")
+
+        Kind.exact = exact
+        self.kind = Kind()
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_a_prepared_kind_prepares_once_per_batch_and_judges_in_its_context(exact: bool) -> None:
+    counting = _Counting(exact)
+    series = [object(), object(), object()]
+    with decimal.localcontext(decimal.Context(prec=7)):
+        batch = counting.kind.evaluate_batch(None, series, None)  # type: ignore[arg-type]
+        alone = counting.kind.evaluate(None, series[0], None)  # type: ignore[arg-type]
+    prec = exact_context().prec if exact else 7
+    assert [j.message for j in batch] == [f"1 {prec}"] * 3  # one prepare for the three
+    assert alone.message == f"2 {prec}"
