@@ -19,12 +19,8 @@ from .pace import (
     closed,
     days_left,
     fmt_share,
-    no_observations_in,
-    not_started,
-    not_started_yet,
-    observations_in,
+    observed_in,
     pick,
-    resolve,
     shown,
 )
 
@@ -109,15 +105,10 @@ class CapKind(PreparedKind):
                              margin=p.max - value, period=period, details=facts)  # fmt: skip
         unit = ctx.unit(series.indicator)
         assert p.period is not None  # problems() requires it
-        resolved = resolve(ctx, p.period)
-        if isinstance(resolved, Judgement):
-            return resolved
-        period = resolved
-        if not_started(ctx, period):
-            return not_started_yet(period)
-        obs = observations_in(series, period)
-        if not obs:
-            return no_observations_in(series, period)
+        found = observed_in(series, p.period, ctx)
+        if isinstance(found, Judgement):
+            return found
+        period, obs = found
         total = shown(aggregate_exact([v for _p, v in obs], p.aggregate), places=None)
         done = closed(ctx, period)
         details: dict[str, Any] = {"total": total, "observations": len(obs)}

@@ -24,11 +24,7 @@ from .pace import (
     exact,
     exact_total,
     fmt_share,
-    no_observations_in,
-    not_started,
-    not_started_yet,
-    observations_in,
-    resolve,
+    observed_in,
     shown,
 )
 
@@ -122,15 +118,10 @@ class MinimumKind(PreparedKind):
 
     def judge(self, rule: Rule, series: Series, ctx: EvalContext, texts: _MinimumTexts) -> Judgement:
         p: MinimumParams = rule.params
-        resolved = resolve(ctx, p.period)
-        if isinstance(resolved, Judgement):
-            return resolved
-        period = resolved
-        if not_started(ctx, period):
-            return not_started_yet(period)
-        obs = observations_in(series, period)
-        if not obs:
-            return no_observations_in(series, period)
+        found = observed_in(series, p.period, ctx)
+        if isinstance(found, Judgement):
+            return found
+        period, obs = found
         # An exact Decimal where one holds the aggregate (a sum, mostly), else a Fraction.
         total_exact = exact_total([v for _, v in obs], p.aggregate)
         total = shown(total_exact, places=None)

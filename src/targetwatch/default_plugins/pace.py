@@ -344,6 +344,21 @@ def pick(series: Series, spec: str | None, ctx: EvalContext) -> tuple[Period, De
     return pick_observation(series, spec, ctx)
 
 
+def observed_in(series: Series, spec: str, ctx: EvalContext) -> tuple[Period, list[tuple[Period, Decimal]]] | Judgement:
+    """The period ``spec`` names and the observations that make up its aggregate
+    (:func:`observations_in`), or the UNKNOWN judgement saying why there are none: the spec
+    does not resolve, the period has not started, or nothing was observed in it so far."""
+    period = resolve(ctx, spec)
+    if isinstance(period, Judgement):
+        return period
+    if not_started(ctx, period):
+        return not_started_yet(period)
+    obs = observations_in(series, period)
+    if not obs:
+        return no_observations_in(series, period)
+    return period, obs
+
+
 def not_started_yet(period: Period) -> Judgement:
     """UNKNOWN: ``period`` has not started at ``as_of``."""
     return unknown(_("{period} has not started (it starts {start})").format(period=period, start=period.start), period=period)
