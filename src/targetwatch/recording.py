@@ -1,6 +1,7 @@
 """Recording one check in the state store: each verdict moves its alert on (see
 :mod:`targetwatch.lifecycle`), what changed is written — alerts, what each channel was told,
-history — and the events for each channel are gathered for the digests.
+history — and the events for each channel are gathered for the digests (see
+:mod:`targetwatch.notices`).
 
 Rules are taken one at a time: the stored alerts of a rule are read when its first verdict
 comes, and let go after its last. An alert is written only when its stored line changes
@@ -17,18 +18,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from decimal import Decimal
 from itertools import groupby
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 import attrs
 
 from . import lifecycle
-from .alerts import AlertState, ChannelState, Event, EventKind, Policy, idempotency_key
+from .alerts import AlertState, ChannelState, EventKind, Policy, idempotency_key
 from .i18n import _
 from .model import Status, Verdict
+from .notices import Events, Notice
 from .state import AlertRow, HistoryRow, Silence, StateStore, ToldRow
 from .state_alerts import alert_line
 from .statecodec import (
@@ -76,47 +78,6 @@ class _Book:
     taken: dict[str, str | None] = attrs.field(factory=dict)
     #: The state of a first observation, by status and policy (kept, so that its id is not reused).
     first: dict[tuple[Status, int], tuple[str, AlertState, Policy]] = attrs.field(factory=dict)
-
-
-class Notice(NamedTuple):
-    """What one channel must hear of one alert: the makings of an :class:`~targetwatch.alerts.Event`
-    (built only when asked for: a first run may have hundreds of thousands)."""
-
-    kind: EventKind
-    key: str
-    series: str
-    verdict: Verdict
-    previous: Status | None
-    since: dt.datetime
-    message: str
-    period: str | None
-
-    def event(self) -> Event:
-        v = self.verdict
-        return Event(
-            kind=self.kind, key=self.key, rule=v.rule, title=v.title, labels=v.labels, status=v.status, previous=self.previous,
-            message=self.message, severity=v.severity, since=self.since, value=v.value, target=v.target, unit=v.unit, period=self.period,
-        )
-
-
-class Events(Mapping[str, tuple[Event, ...]]):
-    """The events of a run by channel, each channel's built when first asked for."""
-
-    def __init__(self, notices: Mapping[str, Sequence[Notice]]) -> None:
-        self._notices = notices
-        self._events: dict[str, tuple[Event, ...]] = {}
-
-    def __getitem__(self, channel: str) -> tuple[Event, ...]:
-        events = self._events.get(channel)
-        if events is None:
-            events = self._events[channel] = tuple(n.event() for n in self._notices[channel])
-        return events
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._notices)
-
-    def __len__(self) -> int:
-        return len(self._notices)
 
 
 @attrs.frozen
