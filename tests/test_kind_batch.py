@@ -182,3 +182,38 @@ def test_a_prepared_kind_prepares_once_per_batch_and_judges_in_its_context(exact
     prec = exact_context().prec if exact else 7
     assert [j.message for j in batch] == [f"1 {prec}"] * 3  # one prepare for the three
     assert alone.message == f"2 {prec}"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.decimals(allow_nan=False, allow_infinity=False, places=None, min_value=-10**9, max_value=10**9)
+            | st.integers(-10**6, 10**6),
+            st.sampled_from([None, "", "%", "人", "万元", "days"]),
+            st.integers(-3, 3),
+        ),
+        max_size=30,
+    ),
+    locale=st.sampled_from(["en", "zh-CN"]),
+)
+def test_a_context_formats_each_number_as_format_number_does(
+    calls: list[tuple[decimal.Decimal | int, str | None, int]], locale: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The context remembers the text of each number it formatted; an equal number written
+    with other digits (1.5 and 1.50, 0 and -0) or an int gets the same text as
+    ``format_number`` gives, and a full memory starts afresh without changing any text."""
+    from targetwatch import kind
+    from targetwatch.numbers import format_number
+
+    monkeypatch.setattr(kind, "_SHOWN_MAX", 4)
+    with use_locale(locale):
+        ctx = EvalContext(dt.datetime(2023, 10, 16, tzinfo=CAL.tzinfo), CAL, Dataset())
+        for value, unit, shift in calls:
+            if isinstance(value, decimal.Decimal):
+                value = value.scaleb(shift)
+                for same in (value, value.quantize(decimal.Decimal(1).scaleb(-3)) if value.adjusted() < 20 else value, -value):
+                    assert ctx.fmt(same, unit) == format_number(same, unit)
+            else:
+                assert ctx.fmt(value, unit) == format_number(value, unit)
+            assert ctx.fmt(None, unit) == format_number(None, unit)

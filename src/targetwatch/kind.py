@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from .periods import Calendar, Period
 
 
+#: Formatted numbers remembered per unit by one context (about 40 MB when full).
+_SHOWN_MAX = 1 << 18
+
+
 @attrs.frozen
 class EvalContext:
     """Everything a kind may consult besides the series itself: the moment, the calendar, the
@@ -44,6 +48,7 @@ class EvalContext:
     _starts: dict[dt.date, bool] = attrs.field(init=False, factory=dict, eq=False, repr=False)
     _ends: dict[dt.date, bool] = attrs.field(init=False, factory=dict, eq=False, repr=False)
     _elapsed: dict[Period, Fraction] = attrs.field(init=False, factory=dict, eq=False, repr=False)
+    _shown: dict[str | None, dict[Decimal | int, str]] = attrs.field(init=False, factory=dict, eq=False, repr=False)
 
     @property
     def today(self) -> dt.date:
@@ -83,8 +88,21 @@ class EvalContext:
         return found
 
     def fmt(self, value: Decimal | int | None, unit: str | None) -> str:
-        """A number formatted for a message (thousands separators, percentages, unit)."""
-        return format_number(value, unit)
+        """A number formatted for a message (thousands separators, percentages, unit).
+
+        The text depends only on the number's value, its unit and the locale, so each is
+        formatted once per context: series of one indicator share most of their values."""
+        if value is None:
+            return format_number(None, unit)
+        shown = self._shown.get(unit)
+        if shown is None:
+            shown = self._shown[unit] = {}
+        found = shown.get(value)
+        if found is None:
+            if len(shown) >= _SHOWN_MAX:  # bounded: a long run of distinct values starts afresh
+                shown.clear()
+            found = shown[value] = format_number(value, unit)
+        return found
 
 
 class RuleKind:
