@@ -236,7 +236,10 @@ def main(argv: list[str] | None = None) -> int:
     tw = targetwatch_cmd()
     project = data / "project"
     py = sys.executable
-    log = lambda text: print(text, file=sys.stderr, flush=True)
+
+    def log(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
     state_root = runs / "state"
 
     def state_env(rep: int) -> dict[str, str]:

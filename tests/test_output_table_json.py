@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 import wcwidth
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from targetwatch.cli import cli
 from targetwatch.default_plugins.outputs import (

@@ -22,7 +22,15 @@ from targetwatch.numbers import PRECISION
 from targetwatch.params import IndicatorRef, Integer, param
 from targetwatch.periods import Calendar, Term
 from targetwatch.plugins import Registry
-from targetwatch.testing import check, judge, make_registry, make_rule, rules_from, series, targetwatch_registry  # noqa: F401
+from targetwatch.testing import (  # noqa: F401
+    check,
+    judge,
+    make_registry,
+    make_rule,
+    rules_from,
+    series,
+    targetwatch_registry,
+)
 
 D = Decimal
 

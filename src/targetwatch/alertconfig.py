@@ -14,7 +14,19 @@ import attrs
 from .alerts import Policy
 from .errors import Problem
 from .params import (
-    Flag, Integer, Invalid, ListOf, Number, ParamType, ParseContext, Text, describe_found, dotted, param, parse, parse_typed,
+    Flag,
+    Integer,
+    Invalid,
+    ListOf,
+    Number,
+    ParamType,
+    ParseContext,
+    Text,
+    describe_found,
+    dotted,
+    param,
+    parse,
+    parse_typed,
 )
 
 if TYPE_CHECKING:

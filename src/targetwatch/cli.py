@@ -307,9 +307,11 @@ for _command in (silence, silences, unsilence, outbox, status, explain, history)
 cli.add_command(report)
 
 from .cli_init import init  # noqa: E402 - commands register on the group
+
 cli.add_command(init)
 
 from .cli_backtest import backtest  # noqa: E402 - commands register on the group
+
 cli.add_command(backtest)
 
 

@@ -81,7 +81,10 @@ def backtest(config_path: Path | None, start_text: str, end_text: str, every: st
     data, problems = engine.load(SourceRequest(indicators=needed))
     problems += [Problem(str(f)) for f in registry.failures]
     alerting = Alerting(config.alerting, engine.rules, registry, base_dir=str(config.base_dir), store=StateStore.memory())
-    plugin_of = lambda kind: provided_by(registry, "kind", kind)
+
+    def plugin_of(kind: str) -> str | None:
+        return provided_by(registry, "kind", kind)
+
     bar = sys.stderr.isatty() and len(moments) > PROGRESS_FROM and not quiet
     if bar:
         with click.progressbar(moments, file=sys.stderr, label=f"replaying {len(moments)} steps") as shown:

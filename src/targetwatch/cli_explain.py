@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 def _num(value: object) -> str:
     """A number exactly as computed, with its percentage beside fractions (0.0489 (4.89%))."""
     from .numbers import format_number, plain
-
     from .params import show_value
 
     if isinstance(value, Decimal):
@@ -202,7 +201,7 @@ def _explain_text(doc: dict[str, Any], verdicts: list[Verdict]) -> str:
 def history(config_path: Path | None, rule_id: str | None, since_text: str | None, limit: int, fmt: str) -> int:
     """Status changes and notifications from the state file, newest first: what changed, and
     who was told through which channel."""
-    from .cli_state import _when, _store
+    from .cli_state import _store, _when
 
     config = load(config_path, get_registry())
     now = dt.datetime.now(config.calendar.tzinfo)

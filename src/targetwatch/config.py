@@ -15,7 +15,18 @@ from .errors import ConfigError, PeriodError, Problem
 from .i18n import ACCEPTED
 from .locate import KeyPath, Locator, load_toml, substitute_env
 from .model import Indicator
-from .params import Choice, Date, Integer, ListOf, ParseContext, Text, dotted, param, parse, parse_typed
+from .params import (
+    Choice,
+    Date,
+    Integer,
+    ListOf,
+    ParseContext,
+    Text,
+    dotted,
+    param,
+    parse,
+    parse_typed,
+)
 
 if TYPE_CHECKING:
     from .periods import Calendar

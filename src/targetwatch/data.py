@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .errors import PeriodError, Problem, SourceError
-from .model import LabelSelector, Labels, Record, Series
+from .model import Labels, LabelSelector, Record, Series
 
 if TYPE_CHECKING:
     from .periods import Calendar, Period

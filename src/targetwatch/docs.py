@@ -6,8 +6,8 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any
 
-from .params import doc_rows
 from .alertconfig import RuleAlerting
+from .params import doc_rows
 from .rules import Common
 
 if TYPE_CHECKING:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .params import json_schema
 from .alertconfig import RuleAlerting
+from .params import json_schema
 from .rules import Common
 
 if TYPE_CHECKING:

@@ -99,7 +99,7 @@ def rules_from(
     """
     file = f"<rules.{fmt}>"
     data: Any = text_or_mapping
-    locate: Any = lambda path: None  # parsed data has no lines
+    locate: Any = _no_lines  # parsed data has no lines
     if isinstance(text_or_mapping, str):
         if fmt == "toml":
             data, locate = load_toml(file, text_or_mapping)
@@ -246,3 +246,8 @@ else:
         """A fresh registry with the built-in plugins and no installed ones; register the
         plugin under test with ``targetwatch_registry.register(module)``."""
         return make_registry()
+
+
+def _no_lines(path: object) -> None:
+    """Where a key of parsed data was written: nowhere (it has no lines)."""
+    return None

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from sqlkit import PG_PASSWORD, PG_USER, Backend, PgServer
 
 

@@ -13,14 +13,13 @@ import attrs
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
+from targetwatch_sql import SqlParams, SqlSource
 
 from targetwatch.errors import Problem, SourceError
 from targetwatch.model import Record
 from targetwatch.params import ParseContext, parse
 from targetwatch.periods import Calendar
 from targetwatch.source import SourceContext, SourceRequest
-from targetwatch_sql import SqlParams, SqlSource
-
 
 PG_USER = "tw"
 PG_PASSWORD = "s3cret-Pa55:word@x"  # characters a URL must escape, to prove redaction copes

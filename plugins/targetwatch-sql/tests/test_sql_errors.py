@@ -8,12 +8,12 @@ import socket
 from pathlib import Path
 
 import pytest
-
 from sqlkit import LONG, PG_PASSWORD, Backend, PgServer, error
+from targetwatch_sql import SqlParams, SqlSource
+
 from targetwatch.errors import ConfigError, SourceError
 from targetwatch.params import ParseContext, parse
 from targetwatch.source import SourceContext
-from targetwatch_sql import SqlParams, SqlSource
 
 
 def test_unknown_driver() -> None:

@@ -8,12 +8,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
 import targetwatch_sql
+from click.testing import CliRunner
+from targetwatch_sql import SqlSource
+
 from targetwatch.cli import cli
 from targetwatch.plugins import Registry
-from targetwatch_sql import SqlSource
 
 
 def test_plugin_is_installed() -> None:

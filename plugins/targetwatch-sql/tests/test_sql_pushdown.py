@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-
 from sqlkit import Backend, capture_sql, read
+
 from targetwatch.engine import CheckResult, Engine
 from targetwatch.plugins import Registry
 from targetwatch.source import SourceRequest

@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from sqlkit import LONG, Backend, error, open_source, read
+from targetwatch_sql import SqlParams
+
 from targetwatch.errors import Problem, SourceError
 from targetwatch.model import Record
 from targetwatch.params import ParseContext, parse
 from targetwatch.periods import Calendar
-from targetwatch_sql import SqlParams
 
 ROWS = [
     ("edu.a", "2023-07", "0.0489", "田家庵区"),
