@@ -167,7 +167,7 @@ _FORMATS: Final[tuple[Callable[[], OutputFormat], ...]] = (TableFormat, JsonForm
 
 @hookimpl
 def register_output_formats(register: Callable[[OutputFormat], None]) -> None:
-    from .csv_output import CsvFormat  # it builds on this module
+    from .csv_output import CsvExcelFormat, CsvFormat  # it builds on this module
 
-    for make in (*_FORMATS, CsvFormat):
+    for make in (*_FORMATS, CsvFormat, CsvExcelFormat):
         register(make())
