@@ -186,6 +186,61 @@ def test_an_upgraded_file_goes_on_from_where_it_was(tmp_path: Path) -> None:
     store.close()
 
 
+# --- the alerts that are firing or not OK ---------------------------------------------------
+
+def test_open_alerts_are_the_firing_and_not_ok_ones_worst_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    from targetwatch import state_alerts
+    from targetwatch.statecodec import glance as real
+
+    hour = dt.timedelta(hours=1)
+    rows = [
+        ("r1", "a", alert(Status.OK, firing=False, fired_at=None), {}),
+        ("r1", "b", alert(Status.OK), {}),  # resolving: OK, still firing
+        ("r2", "a", alert(Status.WARN, since=T0 + hour), {}),
+        ("r2", "b", alert(Status.BREACH, firing=False, fired_at=None, since=T0 + 2 * hour), {}),
+        ("r3", "a", alert(since=T0 + hour), {}),
+        ("r3", "b", alert(), {"message": "BREACH: 48,000.5"}),
+        ("r0", "z", alert(Status.UNKNOWN), {}),
+        ("r4", "a", alert(Status.ERROR, firing=False, fired_at=None), {}),
+        ("r4", "b", alert(Status.WARN, firing=False, fired_at=None), {"title": "OK", "severity": "0"}),  # reads like a quiet state
+        ("r5", "a", alert(Status.OK, firing=False, fired_at=None), {"message": "OK", "period": "0"}),
+        ("r5", "b", alert(Status.OK, firing=False, fired_at=None), {"title": "a\x1fb"}),  # written as JSON
+    ]
+    store = StateStore.memory()
+    with store.transaction():
+        store.save_alerts([(rule, series, '{"district": "A"}', state, extra) for rule, series, state, extra in rows])
+    read: list[str] = []
+
+    def glance(text: str) -> tuple[Status, bool, str, str, str, str | None]:
+        read.append(text)
+        return real(text)
+
+    monkeypatch.setattr(state_alerts, "glance", glance)
+    got = store.open_alerts()
+    assert [(a.rule, a.series) for a in got] == [
+        ("r3", "b"), ("r3", "a"), ("r0", "z"), ("r2", "a"), ("r1", "b"),  # firing: BREACH, UNKNOWN, WARN, OK; oldest first
+        ("r2", "b"), ("r4", "a"), ("r4", "b"),  # pending
+    ]
+    # Only these, and the two lines SQLite cannot tell from them, are read.
+    assert len(read) == len(got) + 2
+    first = got[0]
+    assert (first.status, first.firing, first.since, first.fired_at, first.message) == (Status.BREACH, True, T0, T0 + MIN, "BREACH: 48,000.5")
+    assert first.labels == '{"district": "A"}' and got[-1].fired_at is None
+    assert StateStore.memory().open_alerts() == []
+
+
+def test_open_alerts_of_a_damaged_line_name_the_file() -> None:
+    store = StateStore.memory()
+    with store.transaction():
+        store.put_alerts([("r", "", "1\x1f2\x1f3\x1f{}\x1ft\x1fs\x1fm\x1fp\x1fNOT A STATE")])
+    with pytest.raises(StateError, match="damaged"):
+        store.open_alerts()
+    with store.transaction():
+        store.put_alerts([("r", "", "\x1f\x1f\x1f{}\x1ft\x1fs\x1fm\x1fp\x1fBREACH\x1f1\x1f0\x1f\x1f\x1f\x1f\x1fnot a moment\x1f\x1f0")])
+    with pytest.raises(StateError, match="damaged"):
+        store.open_alerts()
+
+
 # --- transactions ------------------------------------------------------------------------
 
 def test_transaction_rolls_back_everything_on_error() -> None:

@@ -15,6 +15,7 @@ from targetwatch.alerts import AlertState, Policy
 from targetwatch.engine import CheckResult
 from targetwatch.model import Status, Verdict
 from targetwatch.state import StateError, StateStore
+from targetwatch.state_alerts import alert_line
 from targetwatch.statecodec import (
     NONE,
     SEP,
@@ -70,6 +71,34 @@ def test_a_line_reads_back_whatever_its_texts_hold(values: tuple[Decimal | None,
     assert fields(written) == (value_text, labels_json, title, severity, message, period, state)
     plain = not any(SEP in t or t == NONE for t in (title, severity, message, period) if t is not None)
     assert written.startswith("[") is not plain
+
+
+#: Tail texts that read like a quiet state's status and firing (``OK``, ``0``), or like none.
+tail_texts = st.sampled_from(["OK", "0", "ok", "1", ""]) | texts
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.tuples(states, tail_texts, tail_texts, tail_texts, tail_texts), min_size=1, max_size=6), check=checks)
+def test_open_alerts_are_every_firing_or_not_ok_alert_whatever_its_line_holds(
+    rows: list[tuple[AlertState, str | None, str | None, str | None, str | None]], check: Check | None
+) -> None:
+    """SQLite picks the lines by text (see QUIET_GLOB): never leaving one out, whatever the
+    title, severity, message and period hold, and whether the state is relative to a check."""
+    store = StateStore.memory()
+    codec = Codec()
+    with store.transaction():
+        if check is not None:
+            store.put_checks([("r", check)])
+        store.put_alerts([("r", f"s{i}", alert_line(codec, state, check.as_of_text if check else None, check, '{"k": "v"}', *texts_))
+                          for i, (state, *texts_) in enumerate(rows)])
+    states_ = store.alerts()
+    want = sorted(((k, s) for k, s in states_.items() if s.firing or s.status is not Status.OK),
+                  key=lambda ks: (not ks[1].firing, -ks[1].status.severity, ks[1].since, ks[0]))
+    got = store.open_alerts()
+    assert [((a.rule, a.series), a.status, a.firing, a.since, a.fired_at) for a in got] == [
+        (k, s.status, s.firing, s.since, s.fired_at) for k, s in want
+    ]
+    assert [a.message for a in got] == [rows[int(a.series[1:])][3] for a in got]
 
 
 @settings(max_examples=200, deadline=None)

@@ -21,7 +21,15 @@ from typing import Any, Final
 import attrs
 
 from .alerts import Message
-from .state_alerts import AlertRow, AlertTables, HistoryRow, StateError, ToldRow, migrate_to_2
+from .state_alerts import (
+    AlertRow,
+    AlertTables,
+    HistoryRow,
+    OpenAlert,
+    StateError,
+    ToldRow,
+    migrate_to_2,
+)
 
 SCHEMA_VERSION: Final = 2
 
@@ -279,4 +287,4 @@ class StateStore(AlertTables):
         return cursor.rowcount
 
 
-__all__ = ["AlertRow", "HistoryRow", "OutboxRow", "Silence", "StateError", "StateStore", "ToldRow"]
+__all__ = ["AlertRow", "HistoryRow", "OpenAlert", "OutboxRow", "Silence", "StateError", "StateStore", "ToldRow"]

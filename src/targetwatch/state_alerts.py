@@ -14,12 +14,14 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from .alerts import AlertState, ChannelState
 from .errors import TargetwatchError
 from .model import Status
 from .statecodec import (
+    QUIET_GLOB,
+    TAIL_QUIET_GLOB,
     Check,
     Codec,
     StateFormatError,
@@ -27,6 +29,7 @@ from .statecodec import (
     encode_entries,
     encode_values,
     fields,
+    glance,
     line,
     tail,
 )
@@ -70,6 +73,20 @@ AlertRow = tuple[str, str, str]
 #: A history row as :meth:`AlertTables.add_history` takes it: run, at, as_of, rule, series,
 #: status, previous, value, target, message.
 HistoryRow = tuple[Any, ...]
+
+
+class OpenAlert(NamedTuple):
+    """An alert that is firing or not OK, as ``targetwatch status`` shows it."""
+
+    rule: str
+    series: str
+    status: Status
+    firing: bool
+    since: dt.datetime
+    fired_at: dt.datetime | None
+    #: The series' labels, as JSON.
+    labels: str
+    message: str | None
 
 
 class StateError(TargetwatchError):
@@ -224,6 +241,27 @@ class AlertTables:
             })
         return out
 
+    def open_alerts(self) -> list[OpenAlert]:
+        """The alerts that are firing or not OK, worst first: firing before pending, then by
+        status (BREACH, ERROR, UNKNOWN, WARN, OK), longest-standing first, then by rule and
+        series. SQLite leaves out the OK alerts that are not firing (see
+        :data:`~targetwatch.statecodec.QUIET_GLOB`); only the others are read."""
+        moment = Codec().moment
+        out = []
+        try:
+            for rule, series, text in self.db.execute(
+                "SELECT rule, series, alert FROM alerts WHERE alert NOT GLOB ?1 OR alert GLOB ?2", (QUIET_GLOB, TAIL_QUIET_GLOB)
+            ):
+                status, firing, since, fired_at, labels, message = glance(text)
+                if firing or status is not Status.OK:
+                    out.append(OpenAlert(rule, series, status, firing, moment(since), moment(fired_at) if fired_at else None, labels, message))
+        except StateFormatError as exc:
+            raise StateError(f"the state file {self.path} is damaged: {exc}") from None
+        except ValueError as exc:  # a moment that is not one
+            raise StateError(f"the state file {self.path} is damaged: an alert's stored moment cannot be read: {exc}") from None
+        out.sort(key=lambda a: (not a.firing, -a.status.severity, a.since, a.rule, a.series))
+        return out
+
     def deliveries(self) -> dict[tuple[str, str, str], ChannelState]:
         """What each channel was last told, by (rule, series, channel)."""
         out = {}
@@ -298,4 +336,4 @@ class AlertTables:
         return merged[:limit]
 
 
-__all__ = ["AlertRow", "AlertTables", "HistoryRow", "StateError", "ToldRow", "alert_line", "migrate_to_2"]
+__all__ = ["AlertRow", "AlertTables", "HistoryRow", "OpenAlert", "StateError", "ToldRow", "alert_line", "migrate_to_2"]

@@ -235,6 +235,42 @@ def decode_entries(text: str) -> list[tuple[str | None, ...]]:
     return [tuple(None if f == NONE else f for f in entry.split(SEP)) for entry in text[1:].split(GS)]
 
 
+#: A stored line matches this GLOB pattern (case-sensitive, like the line's status) when its
+#: state is OK and not firing — or when a field of its tail (title, severity or message) is
+#: ``OK`` and the next one ``0``. A line written as JSON never matches (JSON escapes U+001F).
+QUIET_GLOB: Final = f"*{SEP}OK{SEP}0{SEP}*"
+
+#: A line matches this GLOB pattern when :data:`QUIET_GLOB`'s text occurs in it with eight or
+#: more separators after it, that is in its tail (the state has seven after its status and
+#: firing). So every line that matches :data:`QUIET_GLOB` and not this one is an alert that
+#: is OK and not firing, and a query for the other lines reads every alert that is firing or
+#: not OK (and the rare OK one whose tail reads like a quiet state).
+TAIL_QUIET_GLOB: Final = f"*{SEP}OK{SEP}0{SEP}" + f"*{SEP}" * 8 + "*"
+
+#: A text line's fields: the tail's eight, then the state's ten.
+_LINE_FIELDS: Final = 18
+
+
+def glance(text: str) -> tuple[Status, bool, str, str, str, str | None]:
+    """What a glance at the alerts shows of a stored line — its status, whether it is firing,
+    since when (as written), when it fired (``""`` if it has not), its labels (JSON) and its
+    message — without reading the rest."""
+    if text.startswith("["):
+        _values, labels, _title, _severity, message, _period, state = fields(text)
+        parts = state.split(SEP)
+        if len(parts) == 10:
+            status, firing, since, fired_at = parts[0], parts[1], parts[7], parts[8]
+            if status in _STATUS and firing in ("0", "1") and since:
+                return _STATUS[status], firing == "1", since, fired_at, labels, message
+    else:
+        parts = text.split(SEP)
+        if len(parts) == _LINE_FIELDS:
+            status, firing, since, fired_at = parts[8], parts[9], parts[15], parts[16]
+            if status in _STATUS and firing in ("0", "1") and since:
+                return _STATUS[status], firing == "1", since, fired_at, parts[3], _text(parts[6])
+    raise StateFormatError(f"an alert's stored line {text[:200]!r} cannot be read")
+
+
 def state_of(text: str, tail_text: str) -> str | None:
     """The state in a stored line if the line's tail is ``tail_text`` (else ``None``)."""
     if tail_text and text.startswith(tail_text) and text[len(tail_text):len(tail_text) + 1] == SEP:
@@ -252,6 +288,6 @@ def quiet_ok(text: str, at_text: str) -> bool:
 
 
 __all__ = [
-    "GS", "NONE", "QUIET_OK", "SEP", "Check", "Codec", "Fields", "StateFormatError", "decode_entries", "decode_values", "encode_entries", "encode_values", "fields", "line",
+    "GS", "NONE", "QUIET_GLOB", "QUIET_OK", "SEP", "TAIL_QUIET_GLOB", "Check", "Codec", "Fields", "StateFormatError", "decode_entries", "decode_values", "encode_entries", "encode_values", "fields", "glance", "line",
     "moment_text", "quiet_ok", "state_of", "tail",
 ]
