@@ -14,11 +14,15 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import RULES_BREACH, RULES_WARN, MakeProject
 from httpkit import Receiver, closed_port, receiving
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from targetwatch import cli_state
 from targetwatch.cli import cli
 from targetwatch.default_plugins.webhook_channel import sign
+from targetwatch.model import Status
 from targetwatch.plugins import Registry
+from targetwatch.state import OpenAlert
 
 Invoke = Callable[..., Result]
 TZ = ZoneInfo("Asia/Shanghai")
@@ -160,7 +164,121 @@ def test_status_counts_firing_and_pending_alerts(tw: Invoke, project: Path) -> N
     lines = table.stdout.splitlines()
     assert sum(line.startswith("firing") for line in lines) == 1
     assert sum(line.startswith("pending") for line in lines) == 1
-    assert lines[-1] == "silences: 1 active; outbox: 0 waiting, 0 given up"
+    assert lines[-2:] == ["alerts: 1 firing (1 BREACH), 1 pending (1 WARN)", "silences: 1 active; outbox: 0 waiting, 0 given up"]
+
+
+#: 24 districts: D01-D20 score 80 (BREACH for score.breach, WARN for the others), D21 96 (WARN
+#: only for score.warn-now), D22-D24 99 (OK everywhere).
+MANY_CSV = "indicator,period,district,value\n" + "".join(
+    f"score,2023-Q2,D{i:02d},{80 if i <= 20 else 96 if i == 21 else 99}\n" for i in range(1, 25)
+)
+#: score.warn-now: WARN below 97, firing at once; score.warn-slow: WARN below 95, pending
+#: until a second check; score.breach: BREACH below 95, firing at once.
+MANY_RULES = RULES.replace('"score.warn"', '"score.warn-slow"') + """
+[[rule]]
+id = "score.warn-now"
+kind = "threshold"
+indicator = "score"
+min = 50
+warn_min = 97
+"""
+
+
+@pytest.fixture
+def many(tw: Invoke, make_project: MakeProject) -> Path:
+    """61 alerts after one check: 20 firing BREACH, 21 firing WARN, 20 pending WARN; and 11 OK."""
+    config = make_project({"a.toml": MANY_RULES}, csv=MANY_CSV, extra=FILE_CHANNEL)
+    assert tw("check", "-c", config, "--now", at()).exit_code == 2
+    return config
+
+
+def rows(result: Result) -> list[tuple[str, ...]]:
+    """The table's rows (state, status, rule, series), without the lines a long WHY wraps onto."""
+    return [tuple(line.split()[:4]) for line in result.stdout.splitlines() if line.startswith(("firing", "pending"))]
+
+
+def test_status_lists_the_worst_first_at_most_20_and_says_how_many_more(tw: Invoke, many: Path) -> None:
+    result = tw("status", "-c", many)
+    assert result.exit_code == 0
+    breach = [("firing", "BREACH", "score.breach", f"district=D{i:02d}") for i in range(1, 21)]
+    assert rows(result) == breach
+    lines = result.stdout.splitlines()
+    assert lines[-3:] == [
+        "… and 41 more: --limit N lists N, --limit 0 all",
+        "alerts: 41 firing (20 BREACH, 21 WARN), 20 pending (20 WARN)",
+        "silences: 0 active; outbox: 0 waiting, 0 given up",
+    ]
+
+    everything = tw("status", "-c", many, "--limit", "0")
+    warn_now = [("firing", "WARN", "score.warn-now", f"district=D{i:02d}") for i in range(1, 22)]
+    warn_slow = [("pending", "WARN", "score.warn-slow", f"district=D{i:02d}") for i in range(1, 21)]
+    assert rows(everything) == breach + warn_now + warn_slow  # no OK alert: D22-D24, nor D21's
+    assert not any("more" in line for line in everything.stdout.splitlines())
+    assert everything.stdout.splitlines()[-2] == "alerts: 41 firing (20 BREACH, 21 WARN), 20 pending (20 WARN)"
+
+    three = tw("status", "-c", many, "--limit", "3")
+    assert rows(three) == breach[:3]
+    assert "… and 58 more: --limit N lists N, --limit 0 all" in three.stdout.splitlines()
+    assert rows(tw("status", "-c", many, "--limit", "61")) == rows(everything)
+    assert tw("status", "-c", many, "--limit", "-1").exit_code == 3  # a usage error
+
+
+def test_status_json_lists_every_alert_unless_limited(tw: Invoke, many: Path) -> None:
+    doc = json.loads(tw("status", "-c", many, "--format", "json").stdout)
+    assert set(doc) == {"alerts", "silences", "outbox"}
+    assert [(a["state"], a["status"], a["rule"], a["labels"]["district"]) for a in doc["alerts"]] == (
+        [("firing", "BREACH", "score.breach", f"D{i:02d}") for i in range(1, 21)]
+        + [("firing", "WARN", "score.warn-now", f"D{i:02d}") for i in range(1, 22)]
+        + [("pending", "WARN", "score.warn-slow", f"D{i:02d}") for i in range(1, 21)]
+    )
+    first = doc["alerts"][0]
+    assert first["since"] == first["fired_at"] and dt.datetime.fromisoformat(first["since"]).utcoffset() == dt.timedelta(0)
+    assert first["message"] and doc["alerts"][-1]["fired_at"] is None
+
+    limited = json.loads(tw("status", "-c", many, "--format", "json", "--limit", "2").stdout)
+    assert limited["alerts"] == doc["alerts"][:2] and limited["more"] == 59
+    assert limited["silences"] == doc["silences"] == 0 and limited["outbox"] == doc["outbox"]
+
+
+def test_status_json_is_what_json_dumps_writes(tw: Invoke, many: Path) -> None:
+    """The alerts are written piece by piece, yet the document is json.dumps's, indented by 2."""
+    for args in ((), ("--limit", "1"), ("--limit", "0")):
+        text = tw("status", "-c", many, "--format", "json", *args).stdout
+        assert text == json.dumps(json.loads(text), ensure_ascii=False, indent=2) + "\n"
+
+
+texts = st.text(alphabet=st.sampled_from('ab "\\\n\x1f\u00e9\u7530/'), max_size=5)
+open_alerts = st.builds(
+    OpenAlert, rule=texts, series=texts, status=st.sampled_from(list(Status)), firing=st.booleans(),
+    since=st.sampled_from([dt.datetime(2024, 3, 1, 8, tzinfo=dt.UTC), dt.datetime(2024, 3, 1, 16, 0, 0, 5, tzinfo=TZ)]),
+    fired_at=st.none() | st.just(dt.datetime(2024, 3, 2, tzinfo=TZ)),
+    labels=st.one_of(st.dictionaries(texts, texts, max_size=3), st.dictionaries(texts, st.integers() | st.lists(texts), max_size=2)).map(
+        lambda d: json.dumps(d, ensure_ascii=False)
+    ),
+    message=st.none() | texts,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(alerts=st.lists(open_alerts, max_size=5), more=st.none() | st.integers(0, 9), chunk=st.integers(1, 3))
+def test_status_json_pieces_are_json_dumps_whatever_the_alerts_hold(alerts: list[OpenAlert], more: int | None, chunk: int) -> None:
+    rest: dict[str, object] = {"silences": 1, "outbox": {"pending": 0, "dead": 2}}
+    if more is not None:
+        rest["more"] = more
+    doc = {"alerts": [{"rule": a.rule, "labels": json.loads(a.labels), "status": a.status.value, "state": "firing" if a.firing else "pending",
+                       "since": a.since.astimezone(dt.UTC).isoformat(), "fired_at": a.fired_at and a.fired_at.astimezone(dt.UTC).isoformat(),
+                       "message": a.message} for a in alerts], **rest}
+    assert "".join(cli_state._json_pieces(alerts, rest, chunk)) == json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_status_after_alerts_resolve_lists_none_of_them(tw: Invoke, make_project: MakeProject) -> None:
+    config = make_project({"a.toml": MANY_RULES}, csv=MANY_CSV, extra=FILE_CHANNEL)
+    assert tw("check", "-c", config, "--now", at()).exit_code == 2
+    (config.parent / "data.csv").write_text(MANY_CSV.replace(",80\n", ",99\n").replace(",96\n", ",99\n"), encoding="utf-8")
+    assert tw("check", "-c", config, "--now", at(hours=1)).exit_code == 0
+    result = tw("status", "-c", config)
+    assert result.stdout.startswith("no alerts: every target was OK at the last check\n")
+    assert json.loads(tw("status", "-c", config, "--format", "json").stdout)["alerts"] == []
 
 
 def test_outbox_empty_message(tw: Invoke, project: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from .cli_common import registry as get_registry
 
 if TYPE_CHECKING:
     from .config import Config
-    from .state import StateStore
+    from .state import OpenAlert, StateStore
 
 
 def _store(config: Config) -> StateStore:
@@ -171,38 +172,98 @@ def outbox(config_path: Path | None, retry: bool, show_sent: bool, fmt: str) -> 
     return 3 if any(r.state == "dead" for r in rows) else 0
 
 
+#: How many alerts the table lists unless ``--limit`` says otherwise.
+STATUS_ROWS = 20
+
+
 @click.command()
 @config_option
+@click.option("--limit", type=click.IntRange(min=0), metavar="N",
+              help=f"List at most N alerts, worst first; 0 lists all. Default: {STATUS_ROWS} in the table, all in JSON.")
 @click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def status(config_path: Path | None, fmt: str) -> int:
-    """Firing and pending alerts, silences and the outbox at a glance (from the last check)."""
+def status(config_path: Path | None, limit: int | None, fmt: str) -> int:
+    """Firing and pending alerts (worst first), silences and the outbox at a glance (from the last check)."""
     config = load(config_path, get_registry())
     store = _store(config)
     now = _now(config)
-    alerts = [a for a in store.alert_rows() if a["firing"] or a["status"] != "OK"]
+    alerts = store.open_alerts()
     active = [s for s in store.silences() if s.active(now)]
     queued = store.outbox()
+    if limit is None:
+        limit = STATUS_ROWS if fmt == "table" else 0
+    shown = alerts[:limit] if limit else alerts
     if fmt == "json":
-        doc: dict[str, Any] = {
-            "alerts": [{"rule": a["rule"], "labels": json.loads(a["labels"]), "status": a["status"],
-                        "state": "firing" if a["firing"] else "pending", "since": a["since"], "fired_at": a["fired_at"],
-                        "message": a["message"]} for a in alerts],
+        rest: dict[str, Any] = {
             "silences": len(active),
             "outbox": {"pending": sum(r.state == "pending" for r in queued), "dead": sum(r.state == "dead" for r in queued)},
         }
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        if limit:
+            rest["more"] = len(alerts) - len(shown)
+        for piece in _json_pieces(shown, rest):
+            click.echo(piece, nl=False)
     else:
         from tabulate import tabulate
 
         if alerts:
-            table = [["firing" if a["firing"] else "pending", a["status"], a["rule"],
-                      ", ".join(f"{k}={v}" for k, v in json.loads(a["labels"]).items()),
-                      _show(dt.datetime.fromisoformat(a["since"]), config), a["message"]] for a in alerts]
+            table = [["firing" if a.firing else "pending", a.status.value, a.rule,
+                      ", ".join(f"{k}={v}" for k, v in json.loads(a.labels).items()),
+                      _show(a.since, config), a.message] for a in shown]
             click.echo(tabulate(table, headers=["STATE", "STATUS", "RULE", "SERIES", "SINCE", "WHY"], tablefmt="simple",
                                 disable_numparse=True, maxcolwidths=[None, None, 32, 24, None, 60]))
+            if len(shown) < len(alerts):
+                click.echo(f"… and {len(alerts) - len(shown):,} more: --limit N lists N, --limit 0 all")
+            click.echo(_counts(alerts))
         else:
             click.echo("no alerts: every target was OK at the last check")
         pending = sum(r.state == "pending" for r in queued)
         dead = sum(r.state == "dead" for r in queued)
         click.echo(f"silences: {len(active)} active; outbox: {pending} waiting, {dead} given up")
     return 3 if any(r.state == "dead" for r in queued) else 0
+
+
+#: Alerts written at a time by ``status --format json``.
+_CHUNK = 2000
+
+
+def _json_pieces(alerts: list[OpenAlert], rest: dict[str, Any], chunk: int = _CHUNK) -> Iterator[str]:
+    """``json.dumps({"alerts": [...], **rest}, ensure_ascii=False, indent=2)`` and a line
+    break, in pieces of a few thousand alerts: the indenting encoder is pure Python, and
+    several times slower than writing the alerts' fixed shape directly."""
+    texts: dict[dt.datetime, str] = {}
+    quote = json.encoder.encode_basestring  # what json.dumps uses with ensure_ascii=False
+
+    def moment(value: dt.datetime | None) -> str:
+        if value is None:
+            return "null"
+        found = texts.get(value)
+        if found is None:
+            found = texts[value] = quote(value.astimezone(dt.UTC).isoformat())
+        return found
+
+    def item(a: OpenAlert) -> str:
+        labels = json.loads(a.labels)
+        if isinstance(labels, dict) and labels and all(isinstance(v, str) for v in labels.values()):
+            shown = "{\n" + ",\n".join(f"        {quote(k)}: {quote(v)}" for k, v in labels.items()) + "\n      }"
+        else:
+            shown = json.dumps(labels, ensure_ascii=False, indent=2).replace("\n", "\n      ")
+        return (f'    {{\n      "rule": {quote(a.rule)},\n      "labels": {shown},\n      "status": {quote(a.status.value)},\n'
+                f'      "state": "{"firing" if a.firing else "pending"}",\n      "since": {moment(a.since)},\n'
+                f'      "fired_at": {moment(a.fired_at)},\n      "message": {"null" if a.message is None else quote(a.message)}\n    }}')
+
+    yield '{\n  "alerts": [' + ("\n" if alerts else "")
+    for start in range(0, len(alerts), chunk):
+        yield (",\n" if start else "") + ",\n".join(item(a) for a in alerts[start:start + chunk])
+    yield ("\n  ]" if alerts else "]") + ",\n" + json.dumps(rest, ensure_ascii=False, indent=2)[2:] + "\n"
+
+
+def _counts(alerts: list[OpenAlert]) -> str:
+    """``alerts: 3 firing (2 BREACH, 1 WARN), 1 pending (1 WARN)``: worst status first."""
+    from collections import Counter
+
+    counts = Counter((a.firing, a.status) for a in alerts)
+    parts = []
+    for firing, name in ((True, "firing"), (False, "pending")):
+        mine = sorted(((status, n) for (f, status), n in counts.items() if f is firing), key=lambda c: -c[0].severity)
+        if mine:
+            parts.append(f"{sum(n for _, n in mine):,} {name} ({', '.join(f'{n:,} {status.value}' for status, n in mine)})")
+    return "alerts: " + ", ".join(parts)
