@@ -274,6 +274,38 @@ def test_a_second_writer_waits_for_the_first(tmp_path: Path) -> None:
     two.close()
 
 
+
+def test_a_reader_opens_the_file_while_a_check_writes_it(tmp_path: Path) -> None:
+    """`targetwatch status` during a long check: opening a file already at this schema takes
+    no write lock, so it neither waits for the writer nor fails as busy, and it reads what
+    was committed before the writer's transaction."""
+    path = tmp_path / "state.sqlite3"
+    writer = StateStore.open(path)
+    writer.enqueue(message("before"), T0)
+    with writer.transaction():
+        writer.enqueue(message("during"), T0)
+        reader = StateStore.open(path, timeout=0.1)
+        assert [r.key for r in reader.outbox()] == ["before"]
+        assert reader.open_alerts() == []
+        reader.close()
+    writer.close()
+
+
+def test_a_file_to_migrate_still_waits_for_the_writer(tmp_path: Path) -> None:
+    """Migrating does write: it takes the lock, and says the file is busy when it cannot."""
+    path = tmp_path / "state.sqlite3"
+    StateStore.open(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA user_version = 1")
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StateError, match="busy"):
+            StateStore.open(path, timeout=0.1)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
 # --- outbox --------------------------------------------------------------------------------
 
 def test_enqueue_is_idempotent_per_key() -> None:

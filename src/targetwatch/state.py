@@ -173,6 +173,10 @@ class StateStore(AlertTables):
 
     def _migrate(self) -> None:
         try:
+            # A file already at this schema needs no write lock to open: `status` or `history`
+            # read it while a check is writing (WAL readers never wait for the writer).
+            if self.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return
             with self.transaction():
                 version = self.db.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
