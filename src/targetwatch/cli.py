@@ -116,7 +116,7 @@ def cli(ctx: click.Context, verbose: int, log_level: str | None, locale: str | N
 @click.option("--as-of", "as_of", metavar="WHEN", help="Judge as of this moment (2023-10-16 or 2023-10-16T09:00); default: the config's as_of, else now.")
 @click.option("--rule", "rule_ids", multiple=True, metavar="ID", help="Only rules whose id matches (shell patterns allowed); repeatable.")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Only rules carrying this tag; repeatable.")
-@click.option("-f", "--format", "fmt", default="table", show_default=True, metavar="NAME", help="Output format: table, json, csv, markdown, junit, or one a plugin provides.")
+@click.option("-f", "--format", "fmt", default="table", show_default=True, metavar="NAME", help="Output format: table, json, csv, csv-excel, markdown, junit, or one a plugin provides.")
 @click.option("--dry-run", is_flag=True, help="Evaluate and print only: change no state, send nothing.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only what is not OK (nothing when all is well).")
 @click.option("--color/--no-color", default=None, help="Colour statuses (default: when writing to a terminal).")
