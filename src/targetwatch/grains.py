@@ -13,7 +13,8 @@ import attrs
 
 from .errors import PeriodError
 
-#: Every grain a :class:`Period` may have.
+#: Every grain a single :class:`Period` may have. A span of N consecutive periods has the
+#: grain ``"<grain> span"`` (see :mod:`targetwatch.spans`).
 GRAINS = ("year", "half", "quarter", "month", "week", "day", "fiscal", "term")
 UTC = dt.UTC
 ONE_DAY = dt.timedelta(days=1)
@@ -27,6 +28,9 @@ class Period:
     Periods are immutable and hashable; equal periods have equal fields. They sort by
     ``(start, end, grain)``, so a sorted tuple of periods can be bisected. ``str(p)`` is the
     canonical ``label``, which :meth:`Calendar.parse` turns back into an equal period.
+
+    ``ordinal`` numbers the periods of one grain: consecutive periods differ by exactly 1. A
+    span (``2023-04..2023-09``, grain ``"month span"``) has the ordinal of its first period.
     """
 
     grain: str
@@ -193,6 +197,7 @@ _RELATIVE = re.compile(
     r"(?P<word>current|this|previous|last|next)\s+(?P<grain>[a-z][a-z -]*?)", re.IGNORECASE
 )
 _AGO = re.compile(r"(?P<n>\d+)\s+(?P<grain>[a-z][a-z -]*?)\s+ago", re.IGNORECASE)
+_LAST_N = re.compile(r"last\s+(?P<n>\d+)\s+(?P<grain>[a-z][a-z -]*?)", re.IGNORECASE)
 
 
 def parse_relative(text: str) -> tuple[str, int] | None:
@@ -207,3 +212,13 @@ def parse_relative(text: str) -> tuple[str, int] | None:
         if grain is not None:
             return grain, -int(m["n"])
     return None
+
+
+def parse_last_n(text: str) -> tuple[str, int] | None:
+    """(grain, N) for ``last N <grain>s`` (a span of the N periods before the current one),
+    or None if ``text`` is not of that form. N and the grain are not checked here."""
+    m = _LAST_N.fullmatch(" ".join(text.split()).lower())
+    if m is None:
+        return None
+    grain = _SINGULAR.get(m["grain"]) or _PLURAL.get(m["grain"])
+    return None if grain is None else (grain, int(m["n"]))

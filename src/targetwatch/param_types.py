@@ -187,12 +187,13 @@ class IndicatorRef(ParamType):
 
 
 class PeriodSpec(ParamType):
-    """A period label (``2023-H2``, a term name) or a relative period (``current half``).
+    """A period label (``2023-H2``, a term name, a span ``2023-04..2023-09``) or a relative
+    period (``current half``, ``last 6 months``).
 
     Kept as text: relative periods resolve against ``as_of`` when the rule is evaluated.
     """
 
-    expected = "a period such as '2023-H2', '2023-Q3', '2023-07', a term name, or 'current half' / 'previous year'"
+    expected = "a period such as '2023-H2', '2023-Q3', '2023-07', '2023-04..2023-09', a term name, or 'current half' / 'previous year' / 'last 6 months'"
 
     def convert(self, raw: object, ctx: ParseContext) -> str:
         if not isinstance(raw, str) or not raw.strip():

@@ -1,5 +1,6 @@
-"""Calendar periods (year, half, quarter, month, ISO week, day, fiscal year, named terms) and the
-:class:`Calendar` that parses, resolves and measures them in one configured time zone.
+"""Calendar periods (year, half, quarter, month, ISO week, day, fiscal year, named terms, and
+spans of N consecutive periods of one grain) and the :class:`Calendar` that parses, resolves
+and measures them in one configured time zone.
 
 A :class:`Period` is a half-open date interval ``[start, end)`` plus an integer ``ordinal``:
 consecutive periods of one grain differ by exactly 1, so the hot path can work on integers.
@@ -13,7 +14,6 @@ import datetime as dt
 import re
 import zoneinfo
 from collections.abc import Sequence
-from fractions import Fraction
 from typing import Any
 
 from .durations import Span, parse_duration
@@ -21,20 +21,28 @@ from .errors import PeriodError
 from .grains import (
     GRAINS,
     LABELS,
-    MICROSECOND,
-    UTC,
     Period,
     Term,
     builtin_ordinal,
     builtin_period,
     iso_weeks,
     minus_year,
+    parse_last_n,
     parse_relative,
+)
+from .moments import ZonedMoments
+from .spans import (
+    check_last_n,
+    last_n,
+    parse_span,
+    shift_span,
+    span_unit,
+    span_year_ago,
 )
 
 __all__ = ["GRAINS", "Calendar", "Period", "PeriodError", "Span", "Term", "parse_duration"]
 
-class Calendar:
+class Calendar(ZonedMoments):
     """Parses, resolves and measures periods in one time zone, with optional fiscal years and
     user-defined terms. Immutable after construction; safe to share between threads."""
 
@@ -75,6 +83,7 @@ class Calendar:
             if (
                 self._match_label(term.name.strip()) is not None
                 or parse_relative(term.name) is not None
+                or parse_last_n(term.name) is not None
             ):
                 raise PeriodError(
                     f"term name {term.name!r} would be read as a built-in period; choose another"
@@ -105,7 +114,7 @@ class Calendar:
             named = ordinal + (1 if self.fiscal_year_named_by == "end" and start_month != 1 else 0)
             try:
                 start, end = dt.date(ordinal, start_month, 1), dt.date(ordinal + 1, start_month, 1)
-            except ValueError:
+            except (ValueError, OverflowError):
                 raise PeriodError(
                     f"fiscal year {ordinal} is outside the supported years 1..9998"
                 ) from None
@@ -118,7 +127,8 @@ class Calendar:
         return builtin_period(grain, ordinal)
 
     def containing(self, grain: str, day: dt.date) -> Period:
-        """The period of ``grain`` that contains ``day``; for terms, PeriodError if none does."""
+        """The period of ``grain`` that contains ``day``; for terms, PeriodError if none does.
+        Spans do not divide the calendar: no span grain contains a day."""
         if grain == "fiscal":
             return self.period(
                 grain, day.year if day.month >= self.fiscal_year_start else day.year - 1
@@ -128,11 +138,19 @@ class Calendar:
             if i < 0 or not day < self.terms[i].end:
                 raise PeriodError(self._no_term(f"{day} falls in no term"))
             return self.period("term", i)
+        if span_unit(grain) is not None:
+            raise PeriodError(
+                f"spans of consecutive periods do not divide the calendar: no {grain} "
+                f"contains {day}; name one as FIRST..LAST or 'last N ...'"
+            )
         return builtin_period(grain, builtin_ordinal(grain, day))
 
     def shift(self, period: Period, n: int) -> Period:
         """The period ``n`` steps later (earlier if negative) of the same grain; terms step along
-        the configured term list and raise PeriodError past either end."""
+        the configured term list and raise PeriodError past either end. A span of N periods
+        moves by n × N periods (``previous`` is the window right before it)."""
+        if span_unit(period.grain) is not None:
+            return shift_span(self, period, n)
         if period.grain == "term":
             self._own_term(period)
             if not 0 <= period.ordinal + n < len(self.terms):
@@ -155,7 +173,7 @@ class Calendar:
         """The same period one year earlier: 2023-H2 -> 2022-H2, 2024-02-29 -> 2023-02-28,
         ISO week 53 -> week 52 where the year before has none, FY2023 -> FY2022; a term
         ``2023-autumn`` -> ``2022-autumn`` if configured, else the term containing the day a
-        year before its start, else PeriodError."""
+        year before its start, else PeriodError. A span has both its ends moved a year back."""
         g, o = period.grain, period.ordinal
         steps = {"year": 1, "fiscal": 1, "half": 2, "quarter": 4, "month": 12}
         if g in steps:
@@ -170,6 +188,8 @@ class Calendar:
             return self.containing(
                 "week", dt.date.fromisocalendar(iso.year - 1, min(iso.week, weeks), 1)
             )
+        if span_unit(g) is not None:
+            return span_year_ago(self, period)
         self._own_term(period)
         m = re.match(r"\d{4}", period.label)
         if m is not None:
@@ -196,7 +216,9 @@ class Calendar:
 
     def parse(self, text: str) -> Period:
         """The period an absolute label names: ``2023``, ``2023-H2``, ``2023-Q3``, ``2023-07``,
-        ``2023-W27``, ``2023-07-15``, ``FY2023`` or a configured term name (matched exactly).
+        ``2023-W27``, ``2023-07-15``, ``FY2023``, a configured term name (matched exactly), or
+        a span ``FIRST..LAST`` of two such labels of one grain other than term
+        (``2023-04..2023-09``, ``2022-Q4..2023-Q3``).
 
         Lenient about case and separators (``2023h2``, ``2023 Q3``, ``2023-7``); the result's
         label is always canonical. Results are cached per distinct string."""
@@ -214,6 +236,13 @@ class Calendar:
     def _parse(self, text: Any) -> Period | None:
         if not isinstance(text, str):
             return None
+        period = self.parse_label(text)
+        if period is None and ".." in text:  # raises PeriodError saying what is wrong
+            return parse_span(self, text.strip())
+        return period
+
+    def parse_label(self, text: str) -> Period | None:
+        """The single period (not a span) ``text`` names, or None; not cached."""
         if text in self._term_index:
             return self.period("term", self._term_index[text])
         stripped = text.strip()
@@ -254,20 +283,30 @@ class Calendar:
     def _expected(self, text: object, *, relative: bool) -> str:
         names = ", ".join(t.name for t in self.terms[:4]) + (", ..." if len(self.terms) > 4 else "")
         terms = f"a term name ({names})" if names else "a term name (none configured)"
-        rel = ", or a relative period such as 'current half', 'previous year', '2 quarters ago'"
+        rel = (
+            ", a span such as 2023-04..2023-09, or a relative period such as 'current half', "
+            "'previous year', '2 quarters ago', 'last 6 months'"
+        )
         return (
             "expected a period such as 2023, 2023-H2, 2023-Q3, 2023-07, 2023-W27, 2023-07-15, "
             f"FY2023 or {terms}{rel if relative else ''}; found {text!r}"
         )
 
     def is_relative(self, text: str) -> bool:
-        """Whether ``text`` is a relative spec (``current half``, ``2 quarters ago``)."""
-        return isinstance(text, str) and parse_relative(text) is not None
+        """Whether ``text`` is a relative spec (``current half``, ``2 quarters ago``,
+        ``last 6 months``)."""
+        return isinstance(text, str) and (
+            parse_relative(text) is not None or parse_last_n(text) is not None
+        )
 
     def check_spec(self, text: str) -> None:
         """Raise PeriodError unless ``text`` is an absolute label or a relative spec this
         calendar can resolve (a relative term spec needs terms configured)."""
         rel = parse_relative(text) if isinstance(text, str) else None
+        span = parse_last_n(text) if isinstance(text, str) and rel is None else None
+        if span is not None:
+            check_last_n(text, *span)
+            return
         if rel is not None:
             if rel[0] == "term" and not self.terms:
                 raise PeriodError(f"{text!r} needs terms, but no terms are configured")
@@ -279,9 +318,16 @@ class Calendar:
         """An absolute label, or a relative spec resolved against ``as_of`` in the calendar's
         zone: ``current|this|previous|last|next <grain>`` or ``N <grain>s ago``, grain one of
         year, half, quarter, month, week, day, fiscal (year), term. ``last`` means previous.
+        ``last N <grain>s`` (not terms) is the span of the N periods that end where the
+        current one begins, all closed; ``last 1 month`` is ``previous month``.
         Between terms, ``previous term`` is the one that ended last and ``next term`` the one
         that starts next; ``current term`` raises PeriodError."""
         rel = parse_relative(spec) if isinstance(spec, str) else None
+        span = parse_last_n(spec) if isinstance(spec, str) and rel is None else None
+        if span is not None:
+            check_last_n(spec, *span)
+            grain, n = span
+            return last_n(self, self.containing(grain, self.localize(as_of).date()), n)
         if rel is None:
             period = self._parse(spec)
             if period is None:
@@ -304,62 +350,3 @@ class Calendar:
         if not 0 <= j < len(self.terms):
             raise PeriodError(self._no_term(f"as of {day} there is no term {spec.strip()!r}"))
         return self.period("term", j)
-
-    # -- moments ----------------------------------------------------------------------------
-
-    def localize(self, moment: dt.datetime) -> dt.datetime:
-        """``moment`` in the calendar's zone: aware moments are converted, naive ones are taken
-        to be local wall time in the calendar's zone (not UTC); an ambiguous wall time (DST
-        fold) is the first occurrence, a skipped one (DST gap) is moved forward by the gap."""
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            # Round-trip through UTC so a wall time in a DST gap becomes a real one.
-            return moment.replace(tzinfo=self.tzinfo).astimezone(UTC).astimezone(self.tzinfo)
-        return moment.astimezone(self.tzinfo)
-
-    def start_moment(self, period: Period) -> dt.datetime:
-        """Local midnight at the start of ``period``, an aware datetime in the calendar's zone
-        (where a DST change skips midnight, the first moment of that day)."""
-        return self.localize(dt.datetime.combine(period.start, dt.time()))
-
-    def end_moment(self, period: Period) -> dt.datetime:
-        """Local midnight at the (exclusive) end of ``period``."""
-        return self.localize(dt.datetime.combine(period.end, dt.time()))
-
-    def elapsed_fraction(self, period: Period, as_of: dt.datetime) -> Fraction:
-        """The exact share of ``period`` elapsed at ``as_of``, by real elapsed time (so a DST
-        change is counted as it happened), to the microsecond: 0 at or before the start, 1 at or
-        after the end, non-decreasing in ``as_of``. Naive ``as_of`` is local time."""
-        # Same-tzinfo datetime subtraction ignores DST offsets, so subtract UTC instants.
-        start = self.start_moment(period).astimezone(UTC)
-        total = (self.end_moment(period).astimezone(UTC) - start) // MICROSECOND
-        done = (self.localize(as_of).astimezone(UTC) - start) // MICROSECOND
-        return Fraction(min(max(done, 0), total), total)
-
-    def moment(self, text: str) -> dt.datetime:
-        """A moment from text (``2023-10-15`` = local midnight, ``2023-10-15T09:30``,
-        ``2023-10-15 09:30:00+08:00`` ...): naive text is local time in the calendar's zone,
-        read as :meth:`localize` reads naive datetimes; the result is a stdlib aware datetime
-        in the calendar's zone."""
-        import pendulum
-
-        expected = (
-            f"expected a date or moment such as 2023-10-15 or 2023-10-15T09:30; found {text!r}"
-        )
-        try:
-            if not isinstance(text, str) or not text.strip():
-                raise ValueError(text)
-            # tz=None keeps naive text naive, so it is localized exactly as localize() does
-            # (pendulum would read it as UTC, or pick the other side of a DST fold).
-            parsed = pendulum.parse(text.strip(), tz=None, strict=False)
-            if not isinstance(parsed, dt.datetime):
-                if not isinstance(parsed, dt.date):  # a bare time or a duration
-                    raise TypeError(text)
-                return self.localize(dt.datetime.combine(parsed, dt.time()))
-            p = parsed
-            plain = dt.datetime(p.year, p.month, p.day, p.hour, p.minute, p.second, p.microsecond)
-            offset = p.utcoffset()
-            if offset is not None:
-                plain = (plain - offset).replace(tzinfo=UTC)
-            return self.localize(plain)
-        except (ValueError, TypeError, OverflowError):  # pendulum's ParserError is a ValueError
-            raise PeriodError(expected) from None

@@ -34,7 +34,7 @@ class CapParams:
     )
     period: str | None = param(
         PeriodSpec(),
-        doc="With aggregate latest: judge the observation for exactly this period (default the newest). Otherwise the period aggregated (required).",
+        doc="With aggregate latest: judge the observation for exactly this period (default the newest). Otherwise the period aggregated (required), e.g. 'current year' or 'last 12 months'.",
         default=None,
     )
     aggregate: str = param(

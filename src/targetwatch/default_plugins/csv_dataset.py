@@ -29,10 +29,11 @@ from ..errors import PeriodError, Problem, SourceError
 from ..grains import GRAINS, UTC
 from ..model import Labels, Record, Series
 from ..periods import Calendar, Period
+from ..spans import SPAN_GRAINS
 from .tabular import PLAIN_NUMBER, BadRow, Layout, RowConverter
 
 #: Rank of each grain in string order: the last key of a period's order.
-_GRAIN_RANK = {grain: rank for rank, grain in enumerate(sorted(GRAINS))}
+_GRAIN_RANK = {grain: rank for rank, grain in enumerate(sorted(GRAINS + SPAN_GRAINS))}
 #: ``last`` of a series that is new or out of order: every observation takes the careful way.
 _CAREFUL = 1 << 62
 #: At most this many distinct cells of each kind are remembered (a file of all-distinct

@@ -18,6 +18,7 @@ from ..kind import EvalContext, PreparedKind, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
 from ..periods import Period
+from ..spans import span_length
 from .pace import resolve, shown
 
 #: Growth figures are shown to this many decimal places (of the fraction: 1e-12 = 1e-10 %).
@@ -93,7 +94,7 @@ class GrowthKind(PreparedKind):
     The decision is exact, without dividing: passes when value − base ≥ ``min`` × base (and ≤
     ``max`` × base), so exactly-on-target passes (1.1 → 1.21 is +10 %). For ``cagr`` over n
     years (n = whole years between the two periods' starts; both periods must be of the same
-    grain and start on the same month and day, else UNKNOWN): passes when value ≥ base ×
+    grain and length and start on the same month and day, else UNKNOWN): passes when value ≥ base ×
     (1 + ``min``)^n, computed exactly; the shown CAGR is (value / base)^(1/n) − 1. Growth below
     ``min`` (or above ``max``) is BREACH; at or above ``min`` but below ``warn_min`` is WARN.
 
@@ -297,6 +298,8 @@ def _whole_years(base: Period, current: Period) -> int | str:
     """Whole years from ``base`` to ``current``, or the reason there is no such number."""
     if base.grain != current.grain:
         return _("the periods are of different grains ({base} and {current})").format(base=base.grain, current=current.grain)
+    if span_length(base) != span_length(current):
+        return _("the periods are of different lengths ({base} and {current})").format(base=base, current=current)
     if (base.start.month, base.start.day) != (current.start.month, current.start.day):
         return _("they are not a whole number of years apart")
     years = current.start.year - base.start.year

@@ -41,7 +41,7 @@ class MinimumParams:
     min: Decimal = param(Number(), doc="The least the period's aggregate must reach (inclusive).")
     period: str = param(
         PeriodSpec(),
-        doc="The period judged, a label or relative ('current half').",
+        doc="The period judged, a label or relative ('current half'; 'last 6 months' for the six months before the current one).",
         default="current year",
     )
     aggregate: str = param(

@@ -23,6 +23,7 @@ from ..i18n import _, pgettext
 from ..kind import EvalContext, pick_observation, unknown
 from ..model import Judgement
 from ..numbers import exact_context, format_number
+from ..spans import SPAN_GRAINS
 
 if TYPE_CHECKING:
     from ..model import Series
@@ -153,12 +154,17 @@ def observations_in(series: Series, period: Period) -> list[tuple[Period, Decima
     Otherwise the observations lying inside ``period`` are used; if they are of mixed grains
     (months and quarters of one half, say) they would overlap, so only the grain covering the
     most days is kept (ties: the grain with more observations, i.e. the finer, fresher one).
+    Observations of spans (``2023-04..2023-09``, rolling windows) count only for exactly their
+    own period: spans of one grain may overlap one another.
     """
     whole = series.value_at(period)
     if whole is not None:
         return [(period, whole)]
     inside = series.within(period)  # none of them is ``period`` itself: it has no value
     grains = {p.grain for p, _ in inside}
+    if not grains.isdisjoint(SPAN_GRAINS):
+        inside = [(p, v) for p, v in inside if p.grain not in SPAN_GRAINS]
+        grains -= set(SPAN_GRAINS)
     if len(grains) <= 1:
         return inside
 
