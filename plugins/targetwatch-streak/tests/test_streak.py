@@ -59,6 +59,19 @@ def test_registered_through_the_hook_on_a_fresh_registry() -> None:
 # -- the verdicts ------------------------------------------------------------------------------
 
 
+def test_trailing_windows_reported_as_spans_are_compared_in_order() -> None:
+    """Data may report rolling windows (``2023-01..2023-06``, the six months to June); a streak
+    over them names their grain as it is."""
+    rows = [("2023-01..2023-06", 600), ("2023-02..2023-07", 590), ("2023-03..2023-08", 580), ("2023-04..2023-09", 570)]
+    j = streak(rows, "2023-12-01")
+    assert j.status is Status.BREACH
+    assert j.period is not None and j.period.label == "2023-04..2023-09"
+    assert j.details["grain"] == "month span"
+    short = streak(rows[:2], "2023-12-01")
+    assert short.status is Status.UNKNOWN
+    assert short.message == "x has 2 closed month span observations up to 2023-12-01; a streak of 3 falls needs 4"
+
+
 def test_three_falls_in_a_row_is_a_breach() -> None:
     j = streak(quarters(100, 95, 90, 85, year=2023), AFTER_2023)
     assert j.status is Status.BREACH

@@ -158,7 +158,7 @@ class StreakKind(RuleKind):
 def too_short(indicator: str, obs: Sequence[Observation], p: StreakParams, ctx: EvalContext) -> str:
     """Why there is too little history: ``x has 3 closed quarterly observations up to
     2024-01-01; a streak of 3 falls needs 4``."""
-    which = ("" if p.include_open else "closed ") + (ADJECTIVES[obs[0][0].grain] + " " if obs else "")
+    which = ("" if p.include_open else "closed ") + (ADJECTIVES.get(obs[0][0].grain, obs[0][0].grain) + " " if obs else "")
     moves = f"{p.periods} {p.direction}{'' if p.periods == 1 else 's'}"
     return f"{indicator} has {len(obs) or 'no'} {which}observation{'' if len(obs) == 1 else 's'} up to {ctx.today}; a streak of {moves} needs {p.periods + 1}"
 
