@@ -34,7 +34,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_CACHE = HERE / ".data"
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 
 SCALES = {
     "small": (100, 20, 24),  # regions, indicators, months
@@ -47,8 +47,8 @@ SCALES = {
 AS_OF = "2023-10-16"
 LAST_MONTH = (2023, 9)
 TIMEZONE = "Asia/Shanghai"  # no DST since 1991: elapsed shares are whole days / whole days
-# "previous half" as of 2023-10-16 and the progress window (this year, deadline inclusive).
-HALF = ("2023-01", "2023-06")
+# "last 6 months" as of 2023-10-16 and the progress window (this year, deadline inclusive).
+WINDOW = ("2023-04", "2023-09")
 YEAR_START, YEAR_END = "2023-01-01", "2023-12-31"
 HOPELESS_AT = 2
 
@@ -98,8 +98,8 @@ def targets(names: list[str]) -> list[dict[str, object]]:
                 "denominator": dens.get(name, ""),
                 "cov_min_pct": COV_MIN_PCT,
                 "cov_warn_min_pct": COV_WARN_MIN_PCT,
-                "half_min": round(6 * 0.68 * level),
-                "half_warn_below": round(6 * 0.76 * level),
+                "sum6_min": round(6 * 0.68 * level),
+                "sum6_warn_below": round(6 * 0.76 * level),
                 "ytd_target": round(12 * 0.75 * level),
                 "hopeless_at": HOPELESS_AT,
             }
@@ -248,7 +248,7 @@ def ensure(scale: str, seed: int = 6, cache: Path = DEFAULT_CACHE, *, quiet: boo
         "as_of": AS_OF,
         "timezone": TIMEZONE,
         "last_month": month_label(LAST_MONTH[0] * 12 + LAST_MONTH[1] - 1),
-        "half": list(HALF),
+        "window": list(WINDOW),
         "year_start": YEAR_START,
         "year_end": YEAR_END,
         "parquet": (out / "data.parquet").exists(),

@@ -78,9 +78,9 @@ COPY (
   ) p ON p.indicator = l.indicator AND p.region = l.region
   WHERE t.denominator IS NOT NULL AND t.denominator <> ''
   UNION ALL
-  SELECT 'half-sum.' || l.indicator, l.region,
-         CASE WHEN h.total IS NULL THEN 'UNKNOWN' WHEN h.total < t.half_min THEN 'BREACH'
-              WHEN h.total < t.half_warn_below THEN 'WARN' ELSE 'OK' END
+  SELECT 'six-month-sum.' || l.indicator, l.region,
+         CASE WHEN h.total IS NULL THEN 'UNKNOWN' WHEN h.total < t.sum6_min THEN 'BREACH'
+              WHEN h.total < t.sum6_warn_below THEN 'WARN' ELSE 'OK' END
   FROM latest l JOIN t USING (indicator)
   LEFT JOIN (SELECT indicator, region, sum(value) AS total FROM obs WHERE m BETWEEN {h0} AND {h1} GROUP BY ALL) h
     ON h.indicator = l.indicator AND h.region = l.region
@@ -106,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     meta = json.loads((args.data_dir / "meta.json").read_text())
     as_of = dt.date.fromisoformat(meta["as_of"])
     as_of_m = as_of.year * 12 + as_of.month - 1
-    h0, h1 = (month(p) for p in meta["half"])
+    h0, h1 = (month(p) for p in meta["window"])
     start, deadline = dt.date.fromisoformat(meta["year_start"]), dt.date.fromisoformat(meta["year_end"])
     if not h1 < as_of_m or not start <= as_of <= deadline:
-        raise SystemExit("reference_duckdb: the half must be closed and as_of within the progress window")
+        raise SystemExit("reference_duckdb: the 6-month window must be closed and as_of within the progress window")
     data = (args.data_dir / ("data.parquet" if args.parquet else "data.csv")).resolve()
     source = (
         f"read_parquet('{data}')"

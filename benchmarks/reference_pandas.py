@@ -16,8 +16,8 @@ exactly targetwatch's statuses (OK / WARN / BREACH / UNKNOWN). The semantics rep
   100 * (cur - base) >= pct * base.
 - coverage: the numerator's newest month for which the denominator (same region) has an
   observation; 100 * num >= pct * den.
-- half-sum (minimum on "previous half"): the sum of the months inside the half; none is
-  UNKNOWN; the half is closed at as_of, so BREACH below min, WARN below warn_below.
+- six-month-sum (minimum on "last 6 months"): the sum of the six months before as_of's month;
+  none is UNKNOWN; the window is closed at as_of, so BREACH below min, WARN below warn_below.
 - ytd-pace (progress): done = sum of months starting within [start, deadline]; OK once
   done >= target, else on pace when done >= target * elapsed (elapsed = days since start /
   days in the window: exact because as_of is local midnight and the zone has no DST),
@@ -126,15 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         [~has | (den <= 0), 100 * num < param("cov_min_pct", c_ind) * den, 100 * num < param("cov_warn_min_pct", c_ind) * den],
         ["UNKNOWN", "BREACH", "WARN"]))
 
-    # half-sum (minimum over "previous half", closed at as_of): the sum of its months.
-    h0, h1 = (month(p) for p in meta["half"])
+    # six-month-sum (minimum over "last 6 months", closed at as_of): the sum of its months.
+    h0, h1 = (month(p) for p in meta["window"])
     if not h1 < as_of_m:
-        raise SystemExit("reference_pandas: the half must be closed at as_of")
-    half = df[(df["m"] >= h0) & (df["m"] <= h1)].groupby("sid")["value"].sum().reindex(series["sid"])
-    has = half.notna().to_numpy()
-    total = half.fillna(0).to_numpy().astype(np.int64)
-    emit("half-sum", s_name, s_region, statuses(
-        [~has, total < param("half_min", s_ind), total < param("half_warn_below", s_ind)], ["UNKNOWN", "BREACH", "WARN"]))
+        raise SystemExit("reference_pandas: the 6-month window must be closed at as_of")
+    window = df[(df["m"] >= h0) & (df["m"] <= h1)].groupby("sid")["value"].sum().reindex(series["sid"])
+    has = window.notna().to_numpy()
+    total = window.fillna(0).to_numpy().astype(np.int64)
+    emit("six-month-sum", s_name, s_region, statuses(
+        [~has, total < param("sum6_min", s_ind), total < param("sum6_warn_below", s_ind)], ["UNKNOWN", "BREACH", "WARN"]))
 
     # ytd-pace (progress): the sum of the months starting within the window, on pace.
     start, deadline = dt.date.fromisoformat(meta["year_start"]), dt.date.fromisoformat(meta["year_end"])
