@@ -130,9 +130,8 @@ def test_quiet_lists_what_is_not_ok_and_nothing_when_all_is_well() -> None:
     assert CsvFormat().render(CheckResult(AS_OF, ()), OutputOptions()).splitlines() == [",".join(FIXED)]
 
 
-def test_rows_are_written_in_pieces() -> None:
-    vs = tuple(verdict(labels=(("region", f"R{i:05}"),), value=Decimal(i)) for i in range(2 * CHUNK + 1))
-    result = CheckResult(AS_OF, vs)
+def written_pieces(fmt: CsvFormat, result: CheckResult) -> list[str]:
+    """What ``fmt.write`` hands the stream, call by call."""
     pieces: list[str] = []
 
     class Recorder(io.StringIO):
@@ -140,11 +139,17 @@ def test_rows_are_written_in_pieces() -> None:
             pieces.append(s)
             return super().write(s)
 
-    stream = Recorder()
-    CsvFormat().write(result, OutputOptions(), stream)
-    assert stream.getvalue() == CsvFormat().render(result, OutputOptions())
+    fmt.write(result, OutputOptions(), Recorder())
+    return pieces
+
+
+def test_rows_are_written_in_pieces() -> None:
+    vs = tuple(verdict(labels=(("region", f"R{i:05}"),), value=Decimal(i)) for i in range(2 * CHUNK + 1))
+    result = CheckResult(AS_OF, vs)
+    pieces = written_pieces(CsvFormat(), result)
+    assert "".join(pieces) == CsvFormat().render(result, OutputOptions())
     assert len(pieces) == 3
-    read = list(csv.DictReader(io.StringIO(stream.getvalue(), newline="")))
+    read = list(csv.DictReader(io.StringIO("".join(pieces), newline="")))
     assert [r["value"] for r in read] == [str(i) for i in range(2 * CHUNK + 1)]
     assert read[-1]["region"] == f"R{2 * CHUNK:05}"
 
@@ -248,14 +253,7 @@ def test_csv_excel_quiet_writes_nothing_when_all_is_well_as_csv_does() -> None:
 def test_csv_excel_is_written_in_pieces_the_first_with_the_byte_order_mark() -> None:
     vs = tuple(verdict(labels=(("region", f"-R{i:05}"),), value=Decimal(-i)) for i in range(2 * CHUNK + 1))
     result = CheckResult(AS_OF, vs)
-    pieces: list[str] = []
-
-    class Recorder(io.StringIO):
-        def write(self, s: str) -> int:
-            pieces.append(s)
-            return super().write(s)
-
-    CsvExcelFormat().write(result, OutputOptions(), Recorder())
+    pieces = written_pieces(CsvExcelFormat(), result)
     assert len(pieces) == 3 and pieces[0].startswith(BOM + "rule,") and BOM not in "".join(pieces)[1:]
     assert "".join(pieces) == CsvExcelFormat().render(result, OutputOptions())
     read = excel_rows("".join(pieces))
