@@ -4,6 +4,7 @@ error, usage errors included)."""
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import os
@@ -27,16 +28,37 @@ EXIT_UNKNOWN = 3
 
 class EchoStream(io.TextIOBase):
     """Standard output as ``click.echo`` writes it, for an output format to write to piece by
-    piece: the stream click resolves (a misconfigured encoding corrected), ANSI colours removed
-    when it is not a terminal, flushed after each piece."""
+    piece, flushed after each; colour codes kept when ``color`` asked for them (``--color``
+    into a pipe), else removed when it is not a terminal."""
+
+    def __init__(self, color: bool | None = None) -> None:
+        super().__init__()
+        self._color = color
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
         if text:
-            click.echo(text, nl=False)
+            click.echo(text, nl=False, color=self._color)
         return len(text)
+
+
+def text_out() -> None:
+    """Standard output that never fails on a Chinese name: to a file or a pipe UTF-8 whatever
+    the locale says (JSON, CSV, JUnit XML and Markdown files are UTF-8, and Windows would write
+    a redirect in its ANSI code page, GBK on Chinese Windows); to a terminal in its own
+    encoding, with what it cannot show written as ``?``."""
+    out = sys.stdout
+    if not isinstance(out, io.TextIOWrapper):
+        return
+    try:
+        if out.isatty():
+            out.reconfigure(errors="replace")
+        elif codecs.lookup(out.encoding).name != "utf-8":
+            out.reconfigure(encoding="utf-8")
+    except (ValueError, OSError, LookupError):  # closed, detached, or an encoding Python lacks
+        pass
 
 
 class Group(click.Group):
@@ -46,6 +68,7 @@ class Group(click.Group):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         from .errors import ConfigError, TargetwatchError
 
+        text_out()
         try:
             code = super().main(args, prog_name or "targetwatch", complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
@@ -178,7 +201,7 @@ def check(config_path: Path | None, as_of: str | None, rule_ids: tuple[str, ...]
         result = attrs.evolve(result, problems=(*result.problems, *(Problem(str(f)) for f in registry.failures)))
     use_color = sys.stdout.isatty() if color is None else color
     options = OutputOptions(quiet=quiet, color=use_color, pretty=sys.stdout.isatty())
-    outputs[fmt].write(result, options, cast(TextIO, EchoStream()))
+    outputs[fmt].write(result, options, cast(TextIO, EchoStream(color=use_color)))
     if not dry_run:
         summary = ", ".join(f"{n} {s}" for s, n in result.summary.items() if n)
         url = pings.fail if result.exit_code == 3 else pings.success

@@ -1,0 +1,94 @@
+"""What `targetwatch check` writes when the locale is not UTF-8 (Windows writes a redirect in its
+ANSI code page, GBK on Chinese Windows; an old server may run in Latin-1): a file or a pipe
+gets UTF-8 whatever the locale, a terminal gets its own encoding with what it cannot show
+replaced, and neither ever fails on the seed example's Chinese names. Real processes: the
+encoding of standard output is fixed when Python starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BOM = "\ufeff".encode()
+
+
+def check(*args: str, encoding: str | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``targetwatch check --dry-run ARGS`` on the seed example, standard output a pipe."""
+    env = {**os.environ, "PYTHONIOENCODING": encoding} if encoding else dict(os.environ)
+    env.pop("TARGETWATCH_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "targetwatch", "check", "--dry-run", *args],
+                          capture_output=True, cwd=REPO, env=env, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def utf8_json() -> bytes:
+    proc = check("--format", "json")
+    assert proc.returncode == 2, proc.stderr.decode(errors="replace")
+    return proc.stdout
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "gbk", "ascii"])
+def test_machine_formats_to_a_pipe_are_utf8_whatever_the_locale(encoding: str, utf8_json: bytes) -> None:
+    proc = check("--format", "json", encoding=encoding)
+    assert proc.returncode == 2 and b"internal error" not in proc.stderr
+    assert proc.stdout == utf8_json
+    names = {v["labels"].get("district") for v in json.loads(proc.stdout.decode("utf-8"))["verdicts"]}
+    assert any(name and "区" in name for name in names)
+
+
+def test_csv_for_excel_on_a_chinese_windows_locale_is_utf8_with_its_byte_order_mark() -> None:
+    proc = check("--format", "csv-excel", encoding="gbk")
+    assert proc.returncode == 2 and b"internal error" not in proc.stderr
+    assert proc.stdout.startswith(BOM + b"rule,")
+    assert proc.stdout[len(BOM):] == check("--format", "csv").stdout
+    assert "区" in proc.stdout.decode("utf-8-sig")
+
+
+def test_the_table_to_a_file_is_utf8_too() -> None:
+    proc = check(encoding="latin-1")
+    assert proc.returncode == 2 and proc.stdout == check().stdout
+    assert "BREACH" in proc.stdout.decode("utf-8")
+
+
+def test_colour_is_written_to_a_pipe_only_when_asked_for() -> None:
+    assert b"\x1b[" not in check().stdout
+    coloured = check("--color")
+    assert coloured.returncode == 2 and b"\x1b[" in coloured.stdout
+
+
+def test_a_terminal_that_cannot_show_chinese_gets_question_marks_not_an_error() -> None:
+    main, other = pty.openpty()
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "targetwatch", "check", "--dry-run", "--no-color"],
+                            stdout=other, stderr=subprocess.PIPE, cwd=REPO, env=env)
+    os.close(other)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main)
+    assert proc.wait(timeout=120) == 2, proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    text = shown.decode("latin-1")
+    assert "BREACH" in text and "?" in text and "internal error" not in text
+
+
+def test_every_command_writes_utf8_to_a_pipe() -> None:
+    """Not only check: explain names the seed's districts too."""
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    args = [sys.executable, "-m", "targetwatch", "explain", "funding.expenditure-yoy"]
+    proc = subprocess.run(args, capture_output=True, cwd=REPO, env=env, timeout=120)
+    assert proc.returncode == 0 and b"internal error" not in proc.stderr
+    assert proc.stdout == subprocess.run(args, capture_output=True, cwd=REPO, timeout=120).stdout
+    assert "区" in proc.stdout.decode("utf-8")
