@@ -24,7 +24,7 @@ from targetwatch.model import Record, Status
 from targetwatch.periods import Calendar, Period, PeriodError, Term
 from targetwatch.plugins import Registry
 from targetwatch.rules import load_rules
-from targetwatch.spans import SPAN_GRAINS, span_length
+from targetwatch.spans import SPAN_GRAINS, slide, span_length
 from targetwatch.testing import series
 
 D = dt.date
@@ -255,14 +255,21 @@ def test_shift_moves_a_span_by_its_length(
 
 
 @given(calendars(), grains, dates(1950, 2150), lengths)
-def test_year_ago_moves_both_ends_a_year_back(cal: Calendar, grain: str, day: dt.date, n: int) -> None:
+def test_year_ago_is_the_window_of_the_same_length_a_year_earlier(cal: Calendar, grain: str, day: dt.date, n: int) -> None:
     members, span = span_of(cal, grain, day, n)
     ago = cal.year_ago(span)
-    first, last = cal.year_ago(members[0]), cal.year_ago(members[-1])
-    assert ago == cal.parse(f"{first}..{last}")
+    last = cal.year_ago(members[-1])
+    assert ago.end == last.end and span_length(ago) == n
+    assert ago == cal.parse(f"{cal.shift(last, 1 - n)}..{last}")
     if grain not in ("week", "day"):
-        assert (ago.start, ago.end) == (first.start, last.end)
-        assert span_length(ago) == n and ago.start.year == span.start.year - 1
+        assert ago.start == cal.year_ago(members[0]).start and ago.start.year == span.start.year - 1
+
+
+def test_slide_moves_a_rolling_window_by_one_of_its_periods() -> None:
+    window = CAL.parse("2023-04..2023-09")
+    assert slide(CAL, window, -1).label == "2023-03..2023-08"
+    assert slide(CAL, window, 2).label == "2023-06..2023-11"
+    assert slide(CAL, CAL.parse("2023-Q2"), -1).label == "2023-Q1"
 
 
 def test_arithmetic_examples() -> None:
@@ -270,8 +277,9 @@ def test_arithmetic_examples() -> None:
     assert CAL.previous(window).label == "2022-10..2023-03"
     assert CAL.next(window).label == "2023-10..2024-03"
     assert CAL.year_ago(window).label == "2022-04..2022-09"
-    assert CAL.year_ago(CAL.parse("2024-02-01..2024-02-29")).label == "2023-02-01..2023-02-28"
-    assert CAL.year_ago(CAL.parse("2020-W50..2020-W53")).label == "2019-W50..2019-W52"
+    assert CAL.year_ago(CAL.parse("2024-02-01..2024-02-29")).label == "2023-01-31..2023-02-28"
+    assert CAL.year_ago(CAL.parse("2020-W50..2020-W53")).label == "2019-W49..2019-W52"
+    assert CAL.year_ago(CAL.parse("2020-W52..2020-W53")).label == "2019-W51..2019-W52"
 
 
 def test_elapsed_fraction_of_a_span() -> None:

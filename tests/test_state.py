@@ -306,6 +306,24 @@ def test_a_file_to_migrate_still_waits_for_the_writer(tmp_path: Path) -> None:
         other.close()
 
 
+
+def test_a_writer_that_opened_before_a_newer_targetwatch_migrated_writes_nothing(tmp_path: Path) -> None:
+    """Opened without the lock at this schema, then a newer targetwatch migrates the file:
+    the next write sees the new schema under the lock and refuses, naming the file."""
+    path = tmp_path / "state.sqlite3"
+    store = StateStore.open(path)
+    newer = sqlite3.connect(path, isolation_level=None)
+    newer.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    newer.close()
+    with pytest.raises(StateError, match=f"newer targetwatch .schema {SCHEMA_VERSION + 1}"):
+        store.add_silence("r1", (), T0 + dt.timedelta(days=1), "late", T0)
+    assert user_version(path) == SCHEMA_VERSION + 1
+    plain = sqlite3.connect(path)
+    assert plain.execute("SELECT count(*) FROM silences").fetchone() == (0,)
+    plain.close()
+    store.close()
+
+
 # --- outbox --------------------------------------------------------------------------------
 
 def test_enqueue_is_idempotent_per_key() -> None:

@@ -173,7 +173,8 @@ class Calendar(ZonedMoments):
         """The same period one year earlier: 2023-H2 -> 2022-H2, 2024-02-29 -> 2023-02-28,
         ISO week 53 -> week 52 where the year before has none, FY2023 -> FY2022; a term
         ``2023-autumn`` -> ``2022-autumn`` if configured, else the term containing the day a
-        year before its start, else PeriodError. A span has both its ends moved a year back."""
+        year before its start, else PeriodError. A span gives the span of the same length ending a
+        year before it ends."""
         g, o = period.grain, period.ordinal
         steps = {"year": 1, "fiscal": 1, "half": 2, "quarter": 4, "month": 12}
         if g in steps:

@@ -118,9 +118,23 @@ def shift_span(calendar: Calendar, span: Period, n: int) -> Period:
 
 
 def span_year_ago(calendar: Calendar, span: Period) -> Period:
-    """``span`` with both ends moved a year back (see :meth:`Calendar.year_ago`)."""
-    first, last = span_ends(calendar, span)
-    return make_span(calendar.year_ago(first), calendar.year_ago(last))
+    """The span of the same length a year earlier, ending a year before ``span`` ends (its
+    last period moved as :meth:`Calendar.year_ago` moves one): a year-on-year comparison
+    of a rolling window compares windows of one length, even where the year before has no
+    ISO week 53 or 29 February (``2020-W50..2020-W53`` -> ``2019-W49..2019-W52``)."""
+    _first, last = span_ends(calendar, span)
+    end = calendar.year_ago(last)
+    return make_span(calendar.shift(end, 1 - span_length(span)), end)
+
+
+def slide(calendar: Calendar, period: Period, n: int) -> Period:
+    """``period`` moved ``n`` periods of its grain: a span slides by ``n`` of its periods (the
+    rolling window before ``2023-04..2023-09`` is ``2023-03..2023-08``), any other period is
+    shifted as :meth:`Calendar.shift` shifts it."""
+    if _UNIT_OF.get(period.grain) is None:
+        return calendar.shift(period, n)
+    first, last = span_ends(calendar, period)
+    return make_span(calendar.shift(first, n), calendar.shift(last, n))
 
 
 def last_n(calendar: Calendar, current: Period, n: int) -> Period:

@@ -177,10 +177,10 @@ class StateStore(AlertTables):
             # read it while a check is writing (WAL readers never wait for the writer).
             if self.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
                 return
-            with self.transaction():
+            with self.transaction(migrating=True):
                 version = self.db.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
-                    raise StateError(f"the state file {self.path} was written by a newer targetwatch (schema {version}, this one knows {SCHEMA_VERSION})")
+                    raise self._newer(version)
                 for target in range(version + 1, SCHEMA_VERSION + 1):
                     migration = _MIGRATIONS[target]
                     if callable(migration):
@@ -193,13 +193,25 @@ class StateStore(AlertTables):
         except sqlite3.DatabaseError as exc:
             raise StateError(f"the state file {self.path} is not usable: {exc}") from None
 
+    def _newer(self, version: int) -> StateError:
+        return StateError(f"the state file {self.path} was written by a newer targetwatch (schema {version}, this one knows {SCHEMA_VERSION})")
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back on any exception."""
+    def transaction(self, *, migrating: bool = False) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back on any exception. The schema is read
+        again under the lock: a file opened without it may have been migrated since by a
+        newer targetwatch, and must not take rows of the old shape."""
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StateError(f"the state file {self.path} is busy ({exc}); another process holds it too long") from None
+        if not migrating:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                self.db.execute("ROLLBACK")
+                raise self._newer(version) if version > SCHEMA_VERSION else StateError(
+                    f"the state file {self.path} went back to schema {version} while open; this targetwatch writes schema {SCHEMA_VERSION}"
+                )
         try:
             yield self.db
         except BaseException:
