@@ -72,6 +72,22 @@ def test_trailing_windows_reported_as_spans_are_compared_in_order() -> None:
     assert short.message == "x has 2 closed month span observations up to 2023-12-01; a streak of 3 falls needs 4"
 
 
+def test_a_missing_rolling_window_is_the_one_a_period_before() -> None:
+    rows = [("2022-12..2023-05", 620), ("2023-01..2023-06", 610), ("2023-03..2023-08", 580), ("2023-04..2023-09", 570)]
+    j = streak(rows, "2023-12-01")
+    assert j.status is Status.UNKNOWN
+    assert j.details["missing"] == "2023-02..2023-07"
+    assert "but 2023-02..2023-07 is missing" in j.message
+
+
+def test_windows_of_another_length_are_not_compared() -> None:
+    """A 3-month and a 6-month window are both month spans, but a fall from one to the other
+    is no fall."""
+    rows = [("2023-01..2023-03", 900), ("2023-02..2023-07", 800), ("2023-03..2023-05", 700), ("2023-04..2023-09", 600)]
+    j = streak(rows, "2023-12-01")
+    assert j.status is Status.UNKNOWN and "has 2 closed month span observations" in j.message
+
+
 def test_three_falls_in_a_row_is_a_breach() -> None:
     j = streak(quarters(100, 95, 90, 85, year=2023), AFTER_2023)
     assert j.status is Status.BREACH

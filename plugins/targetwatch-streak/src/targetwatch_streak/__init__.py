@@ -14,6 +14,7 @@ from targetwatch.model import Judgement, Rule, Series, Status
 from targetwatch.numbers import exact_context
 from targetwatch.params import Choice, Flag, IndicatorRef, Integer, param
 from targetwatch.periods import GRAINS, Period
+from targetwatch.spans import slide, span_length
 
 Observation = tuple[Period, Decimal]
 ADJECTIVES = {
@@ -64,12 +65,15 @@ class StreakParams:
 
 def comparable(series: Series, p: StreakParams, ctx: EvalContext) -> list[Observation]:
     """The observations a streak is counted over, oldest first: those of one grain (``grain``,
-    else the newest observation's) whose period has ended at ``as_of`` (unless ``include_open``)."""
+    else the newest observation's) whose period has ended at ``as_of`` (unless ``include_open``);
+    rolling windows (spans) only of the newest one's length."""
     seen = [(period, value) for period, value in series if p.include_open or ctx.as_of >= ctx.calendar.end_moment(period)]
     if not seen:
         return []
     grain = p.grain or seen[-1][0].grain
-    return [(period, value) for period, value in seen if period.grain == grain]
+    same = [(period, value) for period, value in seen if period.grain == grain]
+    length = span_length(same[-1][0]) if same else 1
+    return [(period, value) for period, value in same if span_length(period) == length]
 
 
 def moved(before: Decimal, after: Decimal, direction: str) -> bool:
@@ -138,7 +142,7 @@ class StreakKind(RuleKind):
             "run": [[when.label, v] for when, v in run],
         }
         if moves < p.periods and gap is not None:
-            missing = ctx.calendar.previous(obs[gap][0])
+            missing = slide(ctx.calendar, obs[gap][0], -1)
             details["missing"] = missing.label
             text = f"{moved_text(series.indicator, moves, p)} back to {obs[gap][0]}, but {missing} is missing, so the streak may be longer"
             return unknown(f"{text} ({limit_text(p)}; allow_gaps = true compares across missing periods)", period=period, details=details)
