@@ -1,8 +1,8 @@
 """What `targetwatch check` writes when the locale is not UTF-8 (Windows writes a redirect in its
 ANSI code page, GBK on Chinese Windows; an old server may run in Latin-1): a file or a pipe
 gets UTF-8 whatever the locale, a terminal gets its own encoding with what it cannot show
-replaced, and neither ever fails on the seed example's Chinese names. Real processes: the
-encoding of standard output is fixed when Python starts."""
+replaced, and neither ever fails on the seed example's Chinese names. Real processes whose
+standard output starts in such an encoding, as the locale would make it."""
 
 from __future__ import annotations
 
@@ -19,12 +19,25 @@ REPO = Path(__file__).resolve().parents[1]
 BOM = "\ufeff".encode()
 
 
-def check(*args: str, encoding: str | None = None) -> subprocess.CompletedProcess[bytes]:
+def targetwatch(*args: str, encoding: str | None = None, **kwargs: object) -> list[str]:
+    """The command line of ``targetwatch ARGS`` started with standard output in ``encoding``."""
+    start = f"import sys; sys.stdout.reconfigure(encoding={encoding!r}); " if encoding else "import sys; "
+    code = start + f"sys.argv = ['targetwatch', *{list(args)!r}]; from targetwatch.cli import main; main()"
+    return [sys.executable, "-c", code]
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {**os.environ, **extra}
+    for name in ("TARGETWATCH_DEBUG", "PYTHONIOENCODING"):
+        if name not in extra:
+            env.pop(name, None)
+    return env
+
+
+def check(*args: str, encoding: str | None = None, **env: str) -> subprocess.CompletedProcess[bytes]:
     """``targetwatch check --dry-run ARGS`` on the seed example, standard output a pipe."""
-    env = {**os.environ, "PYTHONIOENCODING": encoding} if encoding else dict(os.environ)
-    env.pop("TARGETWATCH_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "targetwatch", "check", "--dry-run", *args],
-                          capture_output=True, cwd=REPO, env=env, timeout=120)
+    return subprocess.run(targetwatch("check", "--dry-run", *args, encoding=encoding),
+                          capture_output=True, cwd=REPO, env=environment(**env), timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +78,8 @@ def test_colour_is_written_to_a_pipe_only_when_asked_for() -> None:
 
 def test_a_terminal_that_cannot_show_chinese_gets_question_marks_not_an_error() -> None:
     main, other = pty.openpty()
-    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "COLUMNS": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "targetwatch", "check", "--dry-run", "--no-color"],
-                            stdout=other, stderr=subprocess.PIPE, cwd=REPO, env=env)
+    proc = subprocess.Popen(targetwatch("check", "--dry-run", "--no-color", encoding="latin-1"),
+                            stdout=other, stderr=subprocess.PIPE, cwd=REPO, env=environment(COLUMNS="200"))
     os.close(other)
     shown = b""
     while True:
@@ -86,9 +98,14 @@ def test_a_terminal_that_cannot_show_chinese_gets_question_marks_not_an_error() 
 
 def test_every_command_writes_utf8_to_a_pipe() -> None:
     """Not only check: explain names the seed's districts too."""
-    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
-    args = [sys.executable, "-m", "targetwatch", "explain", "funding.expenditure-yoy"]
-    proc = subprocess.run(args, capture_output=True, cwd=REPO, env=env, timeout=120)
+    run = [*targetwatch("explain", "funding.expenditure-yoy", encoding="latin-1")]
+    proc = subprocess.run(run, capture_output=True, cwd=REPO, env=environment(), timeout=120)
     assert proc.returncode == 0 and b"internal error" not in proc.stderr
-    assert proc.stdout == subprocess.run(args, capture_output=True, cwd=REPO, timeout=120).stdout
-    assert "区" in proc.stdout.decode("utf-8")
+    plain = subprocess.run(targetwatch("explain", "funding.expenditure-yoy"), capture_output=True, cwd=REPO, env=environment(), timeout=120)
+    assert proc.stdout == plain.stdout and "区" in proc.stdout.decode("utf-8")
+
+
+def test_an_encoding_asked_for_in_pythonioencoding_is_kept(utf8_json: bytes) -> None:
+    proc = check("--format", "json", PYTHONIOENCODING="gb18030")
+    assert proc.returncode == 2 and proc.stdout != utf8_json
+    assert proc.stdout.decode("gb18030") == utf8_json.decode("utf-8")

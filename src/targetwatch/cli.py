@@ -47,15 +47,16 @@ class EchoStream(io.TextIOBase):
 def text_out() -> None:
     """Standard output that never fails on a Chinese name: to a file or a pipe UTF-8 whatever
     the locale says (JSON, CSV, JUnit XML and Markdown files are UTF-8, and Windows would write
-    a redirect in its ANSI code page, GBK on Chinese Windows); to a terminal in its own
-    encoding, with what it cannot show written as ``?``."""
+    a redirect in its ANSI code page, GBK on Chinese Windows), unless ``PYTHONIOENCODING``
+    names another encoding on purpose; to a terminal in its own encoding, with what it cannot
+    show written as ``?``. The program's own entry point calls it, never a library import."""
     out = sys.stdout
     if not isinstance(out, io.TextIOWrapper):
         return
     try:
         if out.isatty():
             out.reconfigure(errors="replace")
-        elif codecs.lookup(out.encoding).name != "utf-8":
+        elif not os.environ.get("PYTHONIOENCODING") and codecs.lookup(out.encoding).name != "utf-8":
             out.reconfigure(encoding="utf-8")
     except (ValueError, OSError, LookupError):  # closed, detached, or an encoding Python lacks
         pass
@@ -68,7 +69,6 @@ class Group(click.Group):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         from .errors import ConfigError, TargetwatchError
 
-        text_out()
         try:
             code = super().main(args, prog_name or "targetwatch", complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
@@ -340,5 +340,6 @@ cli.add_command(backtest)
 
 def main() -> NoReturn:
     """Console-script entry point."""
+    text_out()
     cli.main(prog_name="targetwatch")
     raise SystemExit(0)  # pragma: no cover - cli.main always exits
