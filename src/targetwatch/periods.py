@@ -84,9 +84,11 @@ class Calendar(ZonedMoments):
                 self._match_label(term.name.strip()) is not None
                 or parse_relative(term.name) is not None
                 or parse_last_n(term.name) is not None
+                or ".." in term.name
             ):
                 raise PeriodError(
-                    f"term name {term.name!r} would be read as a built-in period; choose another"
+                    f"term name {term.name!r} would be read as a built-in period or a span "
+                    f"(FIRST..LAST); choose another"
                 )
             if i and self.terms[i - 1].end > term.start:
                 prev = self.terms[i - 1]
@@ -284,13 +286,16 @@ class Calendar(ZonedMoments):
     def _expected(self, text: object, *, relative: bool) -> str:
         names = ", ".join(t.name for t in self.terms[:4]) + (", ..." if len(self.terms) > 4 else "")
         terms = f"a term name ({names})" if names else "a term name (none configured)"
-        rel = (
-            ", a span such as 2023-04..2023-09, or a relative period such as 'current half', "
-            "'previous year', '2 quarters ago', 'last 6 months'"
-        )
+        if relative:
+            more = (
+                ", a span such as 2023-04..2023-09, or a relative period such as 'current half', "
+                "'previous year', '2 quarters ago', 'last 6 months'"
+            )
+        else:
+            more = ", or a span such as 2023-04..2023-09"
         return (
             "expected a period such as 2023, 2023-H2, 2023-Q3, 2023-07, 2023-W27, 2023-07-15, "
-            f"FY2023 or {terms}{rel if relative else ''}; found {text!r}"
+            f"FY2023, {terms}{more}; found {text!r}"
         )
 
     def is_relative(self, text: str) -> bool:
@@ -328,7 +333,10 @@ class Calendar(ZonedMoments):
         if span is not None:
             check_last_n(spec, *span)
             grain, n = span
-            return last_n(self, self.containing(grain, self.localize(as_of).date()), n)
+            try:
+                return last_n(self, self.containing(grain, self.localize(as_of).date()), n)
+            except PeriodError as exc:
+                raise PeriodError(f"{spec.strip()!r} as of {self.localize(as_of).date()}: {exc}") from None
         if rel is None:
             period = self._parse(spec)
             if period is None:
