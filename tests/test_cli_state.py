@@ -225,7 +225,7 @@ def test_status_lists_the_worst_first_at_most_20_and_says_how_many_more(tw: Invo
 
 def test_status_json_lists_every_alert_unless_limited(tw: Invoke, many: Path) -> None:
     doc = json.loads(tw("status", "-c", many, "--format", "json").stdout)
-    assert set(doc) == {"alerts", "silences", "outbox"}
+    assert set(doc) == {"alerts", "more", "silences", "outbox"} and doc["more"] == 0
     assert [(a["state"], a["status"], a["rule"], a["labels"]["district"]) for a in doc["alerts"]] == (
         [("firing", "BREACH", "score.breach", f"D{i:02d}") for i in range(1, 21)]
         + [("firing", "WARN", "score.warn-now", f"D{i:02d}") for i in range(1, 22)]

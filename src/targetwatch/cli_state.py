@@ -194,11 +194,10 @@ def status(config_path: Path | None, limit: int | None, fmt: str) -> int:
     shown = alerts[:limit] if limit else alerts
     if fmt == "json":
         rest: dict[str, Any] = {
+            "more": len(alerts) - len(shown),  # always there (0 when all are listed): one shape to parse
             "silences": len(active),
             "outbox": {"pending": sum(r.state == "pending" for r in queued), "dead": sum(r.state == "dead" for r in queued)},
         }
-        if limit:
-            rest["more"] = len(alerts) - len(shown)
         for piece in _json_pieces(shown, rest):
             click.echo(piece, nl=False)
     else:
