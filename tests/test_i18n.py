@@ -11,7 +11,7 @@ import json
 import re
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -93,6 +93,46 @@ def test_placeholders_of_both_styles() -> None:
 
 
 _text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\x04"), min_size=1, max_size=30)
+
+_NAMES = ("what", "total", "period", "n")
+_field = st.builds(
+    lambda name, access, conversion, spec: "{" + name + access + conversion + spec + "}",
+    st.sampled_from(_NAMES),
+    st.sampled_from(["", ".__class__", "[0]"]),
+    st.sampled_from(["", "!r", "!s", "!a"]),
+    st.sampled_from(["", ":>6", ":*^9", ":"]),
+)
+_literal = st.text(st.characters(blacklist_categories=("Cs",)), max_size=8).map(lambda t: t.replace("{", "{{").replace("}", "}}"))
+
+
+def _outcome(make: Callable[[], str]) -> object:
+    """The text made, or the type of the error raised."""
+    try:
+        return make()
+    except Exception as exc:  # noqa: BLE001 - compared by the caller
+        return type(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(_literal | _field, max_size=8),
+    order=st.permutations(_NAMES),
+    values=st.lists(st.one_of(_text, st.lists(_text, min_size=1, max_size=2)), min_size=4, max_size=4),
+)
+def test_positional_formats_as_the_named_fields_do(parts: list[str], order: list[str], values: list[object]) -> None:
+    # Any template of named fields (as a translation may write them: in any order, repeated,
+    # with conversions, specs and indexing) comes out as str.format with keywords makes it.
+    template = "".join(parts)
+    named = dict(zip(order, values))
+    assert _outcome(lambda: i18n.positional(template, *order)(*values)) == _outcome(lambda: template.format(**named))
+
+
+@pytest.mark.parametrize("template", ["{what} {other}", "{what", "}", "{0}", "{}", "{what:{n}}", "{what!x}"])
+def test_positional_fails_as_the_named_fields_would(template: str) -> None:
+    # A template it cannot number (a field it was not given, malformed, positional, nested)
+    # is formatted by name: the same result, or the same error.
+    expected = _outcome(lambda: template.format(what="a", n=5))
+    assert _outcome(lambda: i18n.positional(template, "what", "n")("a", 5)) == expected
 
 
 @settings(max_examples=60, deadline=None)

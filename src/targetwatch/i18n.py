@@ -23,7 +23,8 @@ import contextlib
 import contextvars
 import functools
 import gettext
-from collections.abc import Iterator
+import string
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -114,6 +115,35 @@ def pgettext(context: str, message: str) -> str:
     return catalog(_current.get()).pgettext(context, message)
 
 
+def positional(message: str, *names: str) -> Callable[..., str]:
+    """``message.format`` taking its named fields as positional arguments, in the order of
+    ``names``: ``positional("{what} of {total}", "what", "total")(a, b)`` is
+    ``"{what} of {total}".format(what=a, total=b)``, but without building the keywords on every
+    call (a kind formats one message per series). Translations keep their named fields, in
+    any order: the message is rewritten once to number them (``{1} of {0}``)."""
+    index = {name: str(i) for i, name in enumerate(names)}
+    parts = []
+    try:
+        for literal, field, spec, conversion in string.Formatter().parse(message):
+            parts.append(literal.replace("{", "{{").replace("}", "}}"))
+            if field is None:
+                continue
+            cut = min((i for i in (field.find("."), field.find("[")) if i >= 0), default=len(field))
+            number = index.get(field[:cut])
+            if number is None or "{" in (spec or ""):  # a field not named, or a nested one
+                raise ValueError(field)
+            conversion = f"!{conversion}" if conversion else ""
+            spec = f":{spec}" if spec else ""
+            parts.append(f"{{{number}{field[cut:]}{conversion}{spec}}}")
+    except ValueError:  # left to str.format, which says what is wrong when it is used
+
+        def by_name(*args: object) -> str:
+            return message.format(**dict(zip(names, args)))
+
+        return by_name
+    return "".join(parts).format
+
+
 def status_label(status: str) -> str:
     """A status for people: the machine word, and in a translated locale the local word
     beside it (``BREACH`` in English, ``BREACH 未达标`` in Chinese)."""
@@ -144,6 +174,7 @@ __all__ = [
     "ngettext",
     "normalize",
     "pgettext",
+    "positional",
     "set_locale",
     "status_label",
     "use_locale",
