@@ -38,6 +38,9 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 
 def exact(value: Decimal | int | Fraction) -> Fraction:
     """``value`` as an exact fraction."""
+    # Decimal first: an isinstance test against Fraction (an abstract-base-class check) is slow.
+    if isinstance(value, Decimal):
+        return Fraction(value)
     return value if isinstance(value, Fraction) else Fraction(value)
 
 
@@ -73,8 +76,7 @@ def shown(value: Fraction | Decimal | int, places: int | None = 6) -> Decimal:
     """A fraction as a Decimal for display: exact when it terminates within ``places`` decimals
     (integers stay integers, ``5/2`` is ``2.5``), else rounded half-even to ``places``.
     ``places=None`` keeps the full comparison precision."""
-    if isinstance(value, Fraction):
-        return shown_ratio(value.numerator, value.denominator, places)
+    # Decimal first: an isinstance test against Fraction (an abstract-base-class check) is slow.
     if isinstance(value, Decimal):
         if places is None and value.is_finite():
             try:  # within the precision, the quotient below is the value without trailing zeros
@@ -85,6 +87,8 @@ def shown(value: Fraction | Decimal | int, places: int | None = 6) -> Decimal:
                 return Decimal(int(out)) if out == out.to_integral_value(context=_EXACT) else out
         n, d = value.as_integer_ratio()  # what Fraction(value) holds, without building it
         return shown_ratio(n, d, places)
+    if isinstance(value, Fraction):
+        return shown_ratio(value.numerator, value.denominator, places)
     fr = Fraction(value)
     return shown_ratio(fr.numerator, fr.denominator, places)
 
@@ -291,9 +295,9 @@ class PaceLine:
 
     @staticmethod
     def _ratio(done: Decimal | Fraction) -> tuple[int, int]:
-        if isinstance(done, Fraction):
-            return done.numerator, done.denominator
-        return done.as_integer_ratio()
+        if isinstance(done, Decimal):  # tested first: isinstance(..., Fraction) is slow
+            return done.as_integer_ratio()
+        return done.numerator, done.denominator
 
     def has_forecast(self) -> bool:
         """Whether any time has elapsed (else there is no forecast)."""
