@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from ..hookspecs import hookimpl
-from ..i18n import _
+from ..i18n import _, positional
 from ..kind import EvalContext, PreparedKind, RuleKind
 from ..model import Judgement, Rule, Series, Status
 from ..numbers import Range
@@ -23,12 +23,18 @@ from .pace import (
 
 def _margin(bounds: Range, value: Decimal) -> tuple[Decimal | None, Decimal | None]:
     """(margin, nearest bound): distance to the nearest bound, positive on the passing side."""
-    sides = [(value - b, b) for b in (bounds.low,) if b is not None]
-    sides += [(b - value, b) for b in (bounds.high,) if b is not None]
+    low, high = bounds.low, bounds.high
+    if not bounds.alert_inside:  # the usual case, without the lists below: the same result
+        if high is None:
+            return (None, None) if low is None else (value - low, low)
+        if low is None:
+            return high - value, high
+        below, above = value - low, high - value
+        return (below, low) if below <= above else (above, high)
+    sides = [(value - b, b) for b in (low,) if b is not None]
+    sides += [(b - value, b) for b in (high,) if b is not None]
     if not sides:
         return None, None
-    if not bounds.alert_inside:
-        return min(sides, key=lambda s: s[0])
     # An "@" range passes outside: the violated side (negative distance) is how far clear we are.
     outside = [s for s in sides if s[0] < 0]
     if outside:
@@ -165,54 +171,47 @@ class _ThresholdJudge:
                 if bound is not None:
                     bounds[key] = bound
         self.bounds = bounds
-        self.breach = _("{indicator} {value} for {period} is not {bounds}")
-        self.warning = _("{indicator} {value} for {period} passes ({bounds}) but is not {warn_bounds}, the warning level")
-        self.ok = _("{indicator} {value} for {period} is {bounds}")
-        self.units: dict[str, str | None] = {}
-        self.texts: dict[tuple[str, bool], str] = {}
+        names = ("indicator", "value", "period", "bounds")
+        self.breach = positional(_("{indicator} {value} for {period} is not {bounds}"), *names)
+        self.warning = positional(_("{indicator} {value} for {period} passes ({bounds}) but is not {warn_bounds}, the warning level"), *names, "warn_bounds")
+        self.ok = positional(_("{indicator} {value} for {period} is {bounds}"), *names)
+        self.texts: dict[str, tuple[str | None, str, str | None]] = {}
 
-    def unit(self, indicator: str) -> str | None:
-        if indicator not in self.units:
-            self.units[indicator] = self.ctx.unit(indicator)
-        return self.units[indicator]
-
-    def bounds_text(self, indicator: str, warning: bool) -> str:
-        """The (warning) bounds in words, their numbers in the indicator's unit."""
-        found = self.texts.get((indicator, warning))
+    def of(self, indicator: str) -> tuple[str | None, str, str | None]:
+        """The indicator's unit, and the bounds and warning bounds in words in that unit."""
+        found = self.texts.get(indicator)
         if found is None:
-            unit = self.unit(indicator)
-            bounds = self.warn if warning else self.crit
-            assert bounds is not None
+            unit = self.ctx.unit(indicator)
 
             def fmt(v: Decimal) -> str:
                 return self.ctx.fmt(v, unit)
 
-            found = self.texts[(indicator, warning)] = _bounds_text(bounds, fmt)
+            warning = None if self.warn is None else _bounds_text(self.warn, fmt)
+            found = self.texts[indicator] = (unit, _bounds_text(self.crit, fmt), warning)
         return found
 
     def judge(self, series: Series) -> Judgement:
-        picked = pick(series, self.p.period, self.ctx)
-        if isinstance(picked, Judgement):
-            return picked
-        period, value = picked
+        spec = self.p.period
+        if spec is None and series.periods:  # the newest observation (the usual case)
+            period, value = series.periods[-1], series.values[-1]
+        else:
+            picked = pick(series, spec, self.ctx)
+            if isinstance(picked, Judgement):
+                return picked
+            period, value = picked
         indicator = series.indicator
         crit, warn = self.crit, self.warn
         margin, target = _margin(crit, value)
         details: dict[str, Any] = {"value": value, "period": period.label, **self.bounds}
-        shown_value = self.ctx.fmt(value, self.unit(indicator))
-        bounds = self.bounds_text(indicator, False)
+        unit, bounds, warn_bounds = self.of(indicator)
+        shown_value = self.ctx.fmt(value, unit)
         if crit.alerts(value):
-            status = Status.BREACH
-            message = self.breach.format(indicator=indicator, value=shown_value, period=period, bounds=bounds)
+            status, message = Status.BREACH, self.breach(indicator, shown_value, period.label, bounds)
         elif warn is not None and warn.alerts(value):
-            status = Status.WARN
-            message = self.warning.format(
-                indicator=indicator, value=shown_value, period=period, bounds=bounds, warn_bounds=self.bounds_text(indicator, True)
-            )
+            status, message = Status.WARN, self.warning(indicator, shown_value, period.label, bounds, warn_bounds)
         else:
-            status = Status.OK
-            message = self.ok.format(indicator=indicator, value=shown_value, period=period, bounds=bounds)
-        return Judgement(status, message, value=value, target=target, margin=margin, period=period, details=details)
+            status, message = Status.OK, self.ok(indicator, shown_value, period.label, bounds)
+        return Judgement(status, message, value, target, margin, period, None, details)
 
 
 @hookimpl
