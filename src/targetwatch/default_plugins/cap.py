@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from ..i18n import _
+from ..i18n import _, positional
 from ..kind import EvalContext, PreparedKind
 from ..model import Judgement, Rule, Series, Status
 from ..params import Choice, IndicatorRef, Number, PeriodSpec, param
@@ -86,12 +86,15 @@ class CapKind(PreparedKind):
     def judge(self, rule: Rule, series: Series, ctx: EvalContext, texts: _CapTexts) -> Judgement:
         p: CapParams = rule.params
         if p.aggregate == "latest":
-            picked = pick(series, p.period, ctx)
-            if isinstance(picked, Judgement):
-                return picked
-            period, value = picked
+            if p.period is None and series.periods:  # the newest observation (the usual case)
+                period, value = series.periods[-1], series.values[-1]
+            else:
+                picked = pick(series, p.period, ctx)
+                if isinstance(picked, Judgement):
+                    return picked
+                period, value = picked
             unit, cap, warn = texts.limits(series.indicator)
-            head = texts.head.format(indicator=series.indicator, value=ctx.fmt(value, unit), period=period)
+            head = texts.head(series.indicator, ctx.fmt(value, unit), period.label)
             facts: dict[str, Any] = {"value": value, "max": p.max, "period": period.label}
             if p.warn_at is not None:
                 facts["warn_at"] = p.warn_at
@@ -101,8 +104,7 @@ class CapKind(PreparedKind):
                 status, why = Status.WARN, texts.warned
             else:
                 status, why = Status.OK, texts.within
-            return Judgement(status, why.format(head=head, cap=cap, warn=warn), value=value, target=p.max,
-                             margin=p.max - value, period=period, details=facts)  # fmt: skip
+            return Judgement(status, why(head, cap, warn), value, p.max, p.max - value, period, None, facts)
         unit = ctx.unit(series.indicator)
         assert p.period is not None  # problems() requires it
         found = observed_in(series, p.period, ctx)
@@ -221,10 +223,10 @@ class _CapTexts:
 
     def __init__(self, p: CapParams, ctx: EvalContext) -> None:
         self.p, self.ctx = p, ctx
-        self.head = _("{indicator} {value} for {period}")
-        self.above = _("{head} is above the cap of {cap}")
-        self.warned = _("{head} is within the cap of {cap} but above the warning level {warn}")
-        self.within = _("{head} is within the cap of {cap}")
+        self.head = positional(_("{indicator} {value} for {period}"), "indicator", "value", "period")
+        self.above = positional(_("{head} is above the cap of {cap}"), "head", "cap", "warn")
+        self.warned = positional(_("{head} is within the cap of {cap} but above the warning level {warn}"), "head", "cap", "warn")
+        self.within = positional(_("{head} is within the cap of {cap}"), "head", "cap", "warn")
         self._limits: dict[str, tuple[str | None, str, str | None]] = {}
 
     def limits(self, indicator: str) -> tuple[str | None, str, str | None]:
