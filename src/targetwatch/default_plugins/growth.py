@@ -13,7 +13,7 @@ import attrs
 
 from ..errors import PeriodError
 from ..hookspecs import hookimpl
-from ..i18n import _, pgettext
+from ..i18n import _, pgettext, positional
 from ..kind import EvalContext, PreparedKind, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
@@ -122,19 +122,21 @@ class _GrowthJudge:
     def __init__(self, rule: Rule, ctx: EvalContext) -> None:
         p: GrowthParams = rule.params
         self.p, self.ctx = p, ctx
+        self.cagr = p.compare == "cagr"
         # One English sentence, but languages name the kinds of growth apart (Chinese 同比 / 环比).
         if p.compare == "cagr":
-            self.head = _("{indicator} {value} for {period} against {base}: CAGR {growth}")
+            head = _("{indicator} {value} for {period} against {base}: CAGR {growth}")
         elif p.compare == "year_on_year":
-            self.head = pgettext("year on year", "{indicator} {value} for {period} against {base}: growth {growth}")
+            head = pgettext("year on year", "{indicator} {value} for {period} against {base}: growth {growth}")
         elif p.compare == "period_on_period":
-            self.head = pgettext("period on period", "{indicator} {value} for {period} against {base}: growth {growth}")
+            head = pgettext("period on period", "{indicator} {value} for {period} against {base}: growth {growth}")
         else:
-            self.head = pgettext("against a baseline", "{indicator} {value} for {period} against {base}: growth {growth}")
-        self.base_text = _("{value} for {period}")
-        self.below = _("{head}, below the minimum {min}")
-        self.warned = _("{head}, meets the minimum {min} but is below the warning level {warn}")
-        self.meets = _("{head}, meets the minimum {min}")
+            head = pgettext("against a baseline", "{indicator} {value} for {period} against {base}: growth {growth}")
+        self.head = positional(head, "indicator", "value", "period", "base", "growth")
+        self.base_text = positional(_("{value} for {period}"), "value", "period")
+        self.below = positional(_("{head}, below the minimum {min}"), "head", "min")
+        self.warned = positional(_("{head}, meets the minimum {min} but is below the warning level {warn}"), "head", "min", "warn")
+        self.meets = positional(_("{head}, meets the minimum {min}"), "head", "min")
         self.units: dict[str, str | None] = {}
         self.bases: dict[Period, Period | str] = {}
         self.signed: dict[str, str] = {}
@@ -166,11 +168,13 @@ class _GrowthJudge:
                 _("no observation of {indicator} for the base period {base_period}").format(indicator=series.indicator, base_period=base_period),
                 period=period,
             )
-        unit = self.unit(series.indicator)
-        shown_base = self.base_text.format(value=ctx.fmt(base, unit), period=base_period)
-        if base == 0:
-            return unknown(_("the base ({base}) is zero; growth is undefined").format(base=shown_base), period=period)
-        if base < 0:
+        indicator = series.indicator
+        unit = self.unit(indicator)
+        fmt = ctx.fmt
+        shown_base = self.base_text(fmt(base, unit), base_period.label)
+        if base <= 0:
+            if base == 0:
+                return unknown(_("the base ({base}) is zero; growth is undefined").format(base=shown_base), period=period)
             return unknown(_("the base ({base}) is negative; growth is not meaningful").format(base=shown_base), period=period)
         details: dict[str, Any] = {
             "current": cur,
@@ -179,13 +183,16 @@ class _GrowthJudge:
             "compare": p.compare,
             "period": period.label,
         }
-        if p.compare == "cagr":
-            years = _whole_years(base_period, period)
-            if isinstance(years, str):
+        minimum, warn_min = p.min, p.warn_min
+        years: int | None = None
+        if self.cagr:
+            whole = _whole_years(base_period, period)
+            if isinstance(whole, str):
                 return unknown(
-                    _("cannot compute CAGR from {base_period} to {period}: {reason}").format(base_period=base_period, period=period, reason=years),
+                    _("cannot compute CAGR from {base_period} to {period}: {reason}").format(base_period=base_period, period=period, reason=whole),
                     period=period,
                 )
+            years = whole
             if cur < 0:
                 return unknown(
                     _("{indicator} {value} for {period} is negative; CAGR is undefined").format(
@@ -194,57 +201,40 @@ class _GrowthJudge:
                     period=period,
                 )
             details["years"] = years
-
-            def passes(rate: Decimal) -> bool:
-                return Fraction(cur) >= Fraction(base) * (1 + Fraction(rate)) ** years
-
-            required = Fraction(base) * (1 + Fraction(p.min)) ** years
+            required = Fraction(base) * (1 + Fraction(minimum)) ** years
             details["required"] = Decimal(required.numerator) / Decimal(required.denominator)
             growth = _cagr(cur, base, years)
-            ok_min = passes(p.min)
+            ok_min = Fraction(cur) >= required
             ok_max = p.max is None or Fraction(cur) <= Fraction(base) * (1 + Fraction(p.max)) ** years
         else:
             # Exact, without dividing: value - base against rate x base.
             change = cur - base
-
-            def passes(rate: Decimal) -> bool:
-                return change >= rate * base
-
-            ok_min = change >= p.min * base
+            ok_min = change >= minimum * base
             ok_max = p.max is None or change <= p.max * base
             # Rounding toward -inf keeps the shown growth on the same side of any bound with
             # at most 12 decimals as the exact figure.
             growth = (cur / base - 1).quantize(_PLACES, rounding=decimal.ROUND_FLOOR)
         # A shown CAGR comes from a root and can land a hair off a bound the exact test met.
-        if ok_min and growth < p.min:
-            growth = p.min
-        elif not ok_min and growth >= p.min:
-            growth = p.min - _PLACES
+        if ok_min:
+            if growth < minimum:
+                growth = minimum
+        elif growth >= minimum:
+            growth = minimum - _PLACES
         growth = shown(growth, places=None)  # drop trailing zeros: 0.100000000000 -> 0.1
         details["growth"] = growth
-        head = self.head.format(indicator=series.indicator, value=ctx.fmt(cur, unit), period=period, base=shown_base, growth=_signed(growth, ctx.fmt))
-        minimum = self.rate("min", p.min)
+        head = self.head(indicator, fmt(cur, unit), period.label, shown_base, _signed(growth, fmt))
         if not ok_max:
             assert p.max is not None
             message = _("{head}, above the maximum {max}").format(head=head, max=self.rate("max", p.max))
             return Judgement(Status.BREACH, message, value=growth, target=p.max,
                              margin=p.max - growth, period=period, unit="%", details=details)  # fmt: skip
         if not ok_min:
-            status, message = Status.BREACH, self.below.format(head=head, min=minimum)
-        elif p.warn_min is not None and not passes(p.warn_min):
-            status, message = Status.WARN, self.warned.format(head=head, min=minimum, warn=self.rate("warn_min", p.warn_min))
+            status, message = Status.BREACH, self.below(head, self.rate("min", minimum))
+        elif warn_min is not None and not _passes(cur, base, warn_min, years):
+            status, message = Status.WARN, self.warned(head, self.rate("min", minimum), self.rate("warn_min", warn_min))
         else:
-            status, message = Status.OK, self.meets.format(head=head, min=minimum)
-        return Judgement(
-            status,
-            message,
-            value=growth,
-            target=p.min,
-            margin=growth - p.min,
-            period=period,
-            unit="%",
-            details=details,
-        )
+            status, message = Status.OK, self.meets(head, self.rate("min", minimum))
+        return Judgement(status, message, growth, minimum, growth - minimum, period, "%", details)
 
     def current(self, series: Series) -> tuple[Period, Decimal] | Judgement:
         p, ctx = self.p, self.ctx
@@ -306,6 +296,14 @@ def _whole_years(base: Period, current: Period) -> int | str:
     if years <= 0:
         return _("the baseline must come at least a year before the period judged")
     return years
+
+
+def _passes(cur: Decimal, base: Decimal, rate: Decimal, years: int | None) -> bool:
+    """Whether growth from ``base`` to ``cur`` is at least ``rate``, exactly and without
+    dividing: in all (``years`` ``None``), or per year, compounded over ``years``."""
+    if years is None:
+        return cur - base >= rate * base
+    return Fraction(cur) >= Fraction(base) * (1 + Fraction(rate)) ** years
 
 
 def _cagr(cur: Decimal, base: Decimal, years: int) -> Decimal:
