@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from ..hookspecs import hookimpl
-from ..i18n import _
+from ..i18n import _, positional
 from ..kind import EvalContext, PreparedKind, RuleKind, pick_observation, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..numbers import exact_context
@@ -229,20 +229,11 @@ class CoverageKind(PreparedKind):
             details["warn_min"] = p.warn_min
         share, where = ctx.fmt(value, "%"), texts.standing(status, value)
         if p.denominator is None:
-            message = texts.alone.format(share=share, period=period, standing=where)
+            message = texts.alone(share, period.label, where)
         else:
             part, whole = ctx.fmt(num, texts.unit(p.numerator)), ctx.fmt(den, texts.unit(p.denominator))
-            message = texts.of.format(share=share, period=period, standing=where, part=part, whole=whole)
-        return Judgement(
-            status,
-            message,
-            value=value,
-            target=target,
-            margin=margin,
-            period=period,
-            unit="%",
-            details=details,
-        )
+            message = texts.of(share, period.label, where, part, whole)
+        return Judgement(status, message, value, target, margin, period, "%", details)
 
     def _observations(
         self, p: CoverageParams, series: Series, ctx: EvalContext
@@ -287,10 +278,12 @@ class _CoverageTexts:
 
     def __init__(self, p: CoverageParams, ctx: EvalContext) -> None:
         self.p, self.ctx = p, ctx
-        self.alone = _("coverage {share} in {period} {standing}")
-        self.of = _("coverage {share} ({part} of {whole}) in {period} {standing}")
+        names = ("share", "period", "standing")
+        self.alone = positional(_("coverage {share} in {period} {standing}"), *names)
+        self.of = positional(_("coverage {share} ({part} of {whole}) in {period} {standing}"), *names, "part", "whole")
         self.units: dict[str, str | None] = {}
         self._required: str | None = None
+        self._standing: dict[Status, str] = {}
 
     def unit(self, indicator: str) -> str | None:
         if indicator not in self.units:
@@ -298,10 +291,17 @@ class _CoverageTexts:
         return self.units[indicator]
 
     def standing(self, status: Status, value: Decimal) -> str:
-        """:func:`standing`, with the bounds in words worked out once."""
+        """:func:`standing`, with the bounds in words worked out once, and once per status
+        but for a share short of the minimum (its gap is in the words)."""
         if self._required is None:
             self._required = bounds_text(self.ctx, self.p.min, self.p.max, self.p.warn_min)
-        return standing(self.ctx, status, value, self.p.min, self.p.max, self.p.warn_min, required=self._required)
+        p = self.p
+        if status is not Status.OK and status is not Status.WARN and p.min is not None and value < p.min:
+            return standing(self.ctx, status, value, p.min, p.max, p.warn_min, required=self._required)
+        found = self._standing.get(status)
+        if found is None:
+            found = self._standing[status] = standing(self.ctx, status, value, p.min, p.max, p.warn_min, required=self._required)
+        return found
 
 
 @hookimpl
