@@ -12,19 +12,21 @@ import attrs
 
 from ..errors import PeriodError
 from ..hookspecs import hookimpl
-from ..i18n import _
+from ..i18n import _, positional
 from ..kind import EvalContext, PreparedKind, RuleKind
 from ..model import Judgement, Rule, Series, Status
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
 from .pace import (
     Pace,
     aggregate_word,
-    closed,
     days_left,
     exact,
     exact_total,
     fmt_share,
+    no_observations_in,
+    observations_in,
     observed_in,
+    resolve,
     shown,
 )
 
@@ -118,19 +120,21 @@ class MinimumKind(PreparedKind):
 
     def judge(self, rule: Rule, series: Series, ctx: EvalContext, texts: _MinimumTexts) -> Judgement:
         p: MinimumParams = rule.params
-        found = observed_in(series, p.period, ctx)
-        if isinstance(found, Judgement):
-            return found
-        period, obs = found
+        period = texts.period
+        if period is None:  # the period does not resolve, or has not started: UNKNOWN, saying why
+            found = observed_in(series, p.period, ctx)
+            if isinstance(found, Judgement):
+                return found
+            period, obs = found
+        else:
+            obs = observations_in(series, period)
+            if not obs:
+                return no_observations_in(series, period)
         # An exact Decimal where one holds the aggregate (a sum, mostly), else a Fraction.
         total_exact = exact_total([v for _, v in obs], p.aggregate)
         total = shown(total_exact, places=None)
         unit, what, fmt_min = texts.of(series.indicator, period)
-        judged_unit = "" if p.aggregate == "count" else None
-
-        def fmt(v: Decimal | int | None) -> str:
-            return ctx.fmt(v, unit)
-
+        fmt = ctx.fmt
         details: dict[str, Any] = {
             "total": total,
             "target": p.min,
@@ -138,55 +142,39 @@ class MinimumKind(PreparedKind):
             "observations": len(obs),
             "period": period.label,
         }
-
-        def verdict(status: Status, message: str, target: Decimal) -> Judgement:
-            return Judgement(
-                status,
-                message,
-                value=total,
-                target=target,
-                margin=total - target,
-                period=period,
-                unit=judged_unit,
-                details=details,
-            )
-
-        is_closed = closed(ctx, period)
-        below_warn = p.warn_below is not None and _below(total_exact, p.warn_below)
+        is_closed = ctx.ended(period)
+        target = p.min
         if not _below(total_exact, p.min):
-            if below_warn and (is_closed or p.aggregate not in _CUMULATIVE):
-                return verdict(
-                    Status.WARN,
-                    texts.warned.format(what=what, total=fmt(total), min=fmt_min, warn=fmt(p.warn_below)),
-                    p.min,
-                )
-            reached = texts.reached if is_closed else texts.already
-            return verdict(Status.OK, reached.format(what=what, total=fmt(total), min=fmt_min), p.min)
-        if is_closed:
-            return verdict(
-                Status.BREACH,
-                texts.short.format(what=what, total=fmt(total), min=fmt_min, gap=fmt(p.min - total)),
-                p.min,
+            if (
+                p.warn_below is not None
+                and _below(total_exact, p.warn_below)
+                and (is_closed or p.aggregate not in _CUMULATIVE)
+            ):
+                status, message = Status.WARN, texts.warned(what, fmt(total, unit), fmt_min, fmt(p.warn_below, unit))
+            else:
+                reached = texts.reached if is_closed else texts.already
+                status, message = Status.OK, reached(what, fmt(total, unit), fmt_min)
+        elif is_closed:
+            status, message = Status.BREACH, texts.short(what, fmt(total, unit), fmt_min, fmt(p.min - total, unit))
+        elif not (p.pace and p.aggregate in _CUMULATIVE):
+            status, message = Status.WARN, texts.open(what, fmt(total, unit), fmt_min, period.last_day)
+        else:
+
+            def in_unit(v: Decimal | int | None) -> str:
+                return fmt(v, unit)
+
+            status, message, target = self._on_pace(
+                p,
+                period.last_day,
+                exact(total_exact),
+                ctx.elapsed(period),
+                days_left(ctx.today, period.last_day),
+                what,
+                in_unit,
+                details,
             )
-        if not (p.pace and p.aggregate in _CUMULATIVE):
-            return verdict(
-                Status.WARN,
-                _("{what}: {total} so far, below the minimum {min}; the period is open until {last_day}").format(
-                    what=what, total=fmt(total), min=fmt_min, last_day=period.last_day
-                ),
-                p.min,
-            )
-        return self._on_pace(
-            p,
-            period.last_day,
-            exact(total_exact),
-            ctx.elapsed(period),
-            days_left(ctx.today, period.last_day),
-            what,
-            fmt,
-            details,
-            verdict,
-        )
+        judged_unit = "" if p.aggregate == "count" else None
+        return Judgement(status, message, total, target, total - target, period, judged_unit, details)
 
     @staticmethod
     def _on_pace(
@@ -198,8 +186,8 @@ class MinimumKind(PreparedKind):
         what: str,
         fmt: Callable[[Decimal | int | None], str],
         details: dict[str, Any],
-        verdict: Callable[[Status, str, Decimal], Judgement],
-    ) -> Judgement:
+    ) -> tuple[Status, str, Decimal]:
+        """The status, message and target of an open sum or count judged on pace."""
         pace = Pace.of(total, p.min, elapsed, remaining)
         details.update(pace.details())
         expected = details["expected"]
@@ -209,18 +197,18 @@ class MinimumKind(PreparedKind):
         }
         if pace.on_pace:
             message = _("{what}: on pace: {total} so far, {expected} expected by now ({share} of the period elapsed) toward {min} by {last_day}")
-            return verdict(Status.OK, message.format(**said), expected)
+            return Status.OK, message.format(**said), expected
         if p.hopeless_at is not None and pace.hopeless(p.hopeless_at):
             message = _(
                 "{what}: on course to miss: {total} so far, {expected} expected by now ({share} of the period elapsed); "
                 "forecast {forecast}; needs {rate} per day to reach {min} by {last_day}"
             )
-            return verdict(Status.BREACH, message.format(**said), expected)
+            return Status.BREACH, message.format(**said), expected
         message = _(
             "{what}: behind pace: {total} so far, {expected} expected by now ({share} of the period elapsed); "
             "needs {rate} per day to reach {min} by {last_day}"
         )
-        return verdict(Status.WARN, message.format(**said), expected)
+        return Status.WARN, message.format(**said), expected
 
 
 def _below(total: Decimal | Fraction, bound: Decimal) -> bool:
@@ -229,15 +217,21 @@ def _below(total: Decimal | Fraction, bound: Decimal) -> bool:
 
 
 class _MinimumTexts:
-    """What a minimum rule says the same way for every series: its message templates, and per
-    indicator its unit, what is judged (``x (mean) in 2023-H1``) and the minimum in that unit."""
+    """What a minimum rule says the same way for every series: its period (when it resolves
+    and has started), its message templates, and per indicator its unit, what is judged
+    (``x (mean) in 2023-H1``) and the minimum in that unit."""
 
     def __init__(self, p: MinimumParams, ctx: EvalContext) -> None:
         self.p, self.ctx = p, ctx
-        self.warned = _("{what}: {total} reaches the minimum {min} but is below the warning level {warn}")
-        self.reached = _("{what}: {total}, reached the minimum {min}")
-        self.already = _("{what}: {total}, already reached the minimum {min}")
-        self.short = _("{what}: {total}, short of the minimum {min} by {gap}")
+        period = resolve(ctx, p.period)
+        self.period = period if not isinstance(period, Judgement) and ctx.started(period) else None
+        self.warned = positional(_("{what}: {total} reaches the minimum {min} but is below the warning level {warn}"), "what", "total", "min", "warn")
+        self.reached = positional(_("{what}: {total}, reached the minimum {min}"), "what", "total", "min")
+        self.already = positional(_("{what}: {total}, already reached the minimum {min}"), "what", "total", "min")
+        self.short = positional(_("{what}: {total}, short of the minimum {min} by {gap}"), "what", "total", "min", "gap")
+        self.open = positional(
+            _("{what}: {total} so far, below the minimum {min}; the period is open until {last_day}"), "what", "total", "min", "last_day"
+        )
         self._found: dict[tuple[str, Period], tuple[str | None, str, str]] = {}
 
     def of(self, indicator: str, period: Period) -> tuple[str | None, str, str]:
