@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ..hookspecs import hookimpl
-from ..i18n import _
+from ..i18n import _, positional
 from ..kind import EvalContext, PreparedKind, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..params import Date, Flag, IndicatorRef, Number, param
@@ -105,17 +105,30 @@ class _ProgressJudge:
         self.started = not ctx.as_of < dt.datetime.combine(p.start, dt.time(), tzinfo=tz)
         self.ended = ctx.as_of >= dt.datetime.combine(p.deadline + _ONE_DAY, dt.time(), tzinfo=tz)
         self.window = (p.start.isoformat(), p.deadline.isoformat())
-        self.reached = _("{head}: reached: {done} of {target} (due by {deadline})")
-        self.missed = _("{head}: missed: {done} of {target} by {deadline}")
-        self.on_pace = _("{head}: on pace: {done} done, {expected} expected by now ({share} of the time elapsed) toward {target} by {deadline}")
-        self.hopeless = _(
-            "{head}: on course to miss: {done} done, {expected} expected by now ({share} of the time elapsed); "
-            "{forecast}; needs {rate} per day to reach {target}"
+        names: tuple[str, ...] = ("head", "done", "target", "deadline")
+        self.reached = positional(_("{head}: reached: {done} of {target} (due by {deadline})"), *names)
+        self.missed = positional(_("{head}: missed: {done} of {target} by {deadline}"), *names)
+        names += ("expected", "share", "rate")
+        self.on_pace = positional(
+            _("{head}: on pace: {done} done, {expected} expected by now ({share} of the time elapsed) toward {target} by {deadline}"), *names
         )
-        self.behind = _(
-            "{head}: behind: {done} done, {expected} expected by now ({share} of the time elapsed); "
-            "{forecast}; needs {rate} per day to reach {target}"
+        names += ("forecast",)
+        self.hopeless = positional(
+            _(
+                "{head}: on course to miss: {done} done, {expected} expected by now ({share} of the time elapsed); "
+                "{forecast}; needs {rate} per day to reach {target}"
+            ),
+            *names,
         )
+        self.behind = positional(
+            _(
+                "{head}: behind: {done} done, {expected} expected by now ({share} of the time elapsed); "
+                "{forecast}; needs {rate} per day to reach {target}"
+            ),
+            *names,
+        )
+        self.no_forecast = _("no forecast yet")
+        self.forecast = positional(_("forecast {forecast} by {deadline}"), "forecast", "deadline")
         self._line: tuple[PaceLine, str] | None = None
         self._targets: dict[str | None, str] = {}
 
@@ -150,11 +163,9 @@ class _ProgressJudge:
             done = counted[-1]
         else:
             done = sum(counted, Decimal(0))
-        unit = ctx.unit(series.indicator)
-
-        def fmt(v: Decimal | int | None) -> str:
-            return ctx.fmt(v, unit)
-
+        head = series.indicator
+        unit = ctx.unit(head)
+        fmt = ctx.fmt
         details: dict[str, Any] = {
             "done": done,
             "target": p.target,
@@ -162,31 +173,26 @@ class _ProgressJudge:
             "deadline": self.window[1],
             "observations": len(counted),
         }
-
-        def verdict(status: Status, message: str, target: Decimal) -> Judgement:
-            return Judgement(
-                status, message, value=done, target=target, margin=done - target, details=details
-            )
-
-        said: dict[str, Any] = {"head": series.indicator, "done": fmt(done), "target": self.target(unit), "deadline": p.deadline}
-        if done >= p.target:
-            return verdict(Status.OK, self.reached.format(**said), p.target)
-        if self.ended:
-            return verdict(Status.BREACH, self.missed.format(**said), p.target)
-        line, share = self.line()
-        details.update(line.details(done))
-        expected = details["expected"]
-        said.update(expected=fmt(expected), share=share, rate=fmt(details["rate_needed_per_day"]))
-        if line.on_pace(done):
-            return verdict(Status.OK, self.on_pace.format(**said), expected)
-        said["forecast"] = (
-            _("no forecast yet")
-            if not line.has_forecast()
-            else _("forecast {forecast} by {deadline}").format(forecast=fmt(details["forecast"]), deadline=p.deadline)
-        )
-        if p.hopeless_at is not None and line.hopeless(done, p.hopeless_at):
-            return verdict(Status.BREACH, self.hopeless.format(**said), expected)
-        return verdict(Status.WARN, self.behind.format(**said), expected)
+        said: tuple[Any, ...] = (head, fmt(done, unit), self.target(unit), p.deadline)
+        target = p.target
+        if done >= target:
+            status, message = Status.OK, self.reached(*said)
+        elif self.ended:
+            status, message = Status.BREACH, self.missed(*said)
+        else:
+            line, share = self.line()
+            details.update(line.details(done))
+            target = details["expected"]
+            said += (fmt(target, unit), share, fmt(details["rate_needed_per_day"], unit))
+            if line.on_pace(done):
+                status, message = Status.OK, self.on_pace(*said)
+            else:
+                forecast = self.forecast(fmt(details["forecast"], unit), p.deadline) if line.has_forecast() else self.no_forecast
+                if p.hopeless_at is not None and line.hopeless(done, p.hopeless_at):
+                    status, message = Status.BREACH, self.hopeless(*said, forecast)
+                else:
+                    status, message = Status.WARN, self.behind(*said, forecast)
+        return Judgement(status, message, done, target, done - target, None, None, details)
 
 
 @hookimpl
