@@ -12,7 +12,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, positional
 from ..kind import EvalContext, PreparedKind, RuleKind, pick_observation, unknown
 from ..model import Judgement, Rule, Series, Status
-from ..numbers import exact_context
+from ..numbers import exact_context, format_number
 from ..params import IndicatorRef, Number, PeriodSpec, param
 
 #: Decimal places kept in a shown ratio (value, margin): far below anything a report prints,
@@ -111,7 +111,7 @@ def standing(
     if status is Status.WARN:
         return _("is on target but below the warning level ({required})").format(required=required)
     if minimum is not None and value < minimum:
-        points = ctx.fmt(minimum - value, "%").removesuffix("%")
+        points = format_number(minimum - value, "%").removesuffix("%")  # a new figure: not memoized
         return _("is {points} percentage points short of the minimum ({required})").format(points=points, required=required)
     return _("is above the maximum ({required})").format(required=required)
 
@@ -227,7 +227,9 @@ class CoverageKind(PreparedKind):
             details["max"] = p.max
         if p.warn_min is not None:
             details["warn_min"] = p.warn_min
-        share, where = ctx.fmt(value, "%"), texts.standing(status, value)
+        # The share is formatted without the context's memo: it is a new figure for most series,
+        # and hashing a new Decimal costs more than formatting it.
+        share, where = format_number(value, "%"), texts.standing(status, value)
         if p.denominator is None:
             message = texts.alone(share, period.label, where)
         else:

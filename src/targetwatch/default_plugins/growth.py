@@ -16,6 +16,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, pgettext, positional
 from ..kind import EvalContext, PreparedKind, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
+from ..numbers import format_number
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
 from ..periods import Period
 from ..spans import span_length
@@ -222,7 +223,9 @@ class _GrowthJudge:
             growth = minimum - _PLACES
         growth = shown(growth, places=None)  # drop trailing zeros: 0.100000000000 -> 0.1
         details["growth"] = growth
-        head = self.head(indicator, fmt(cur, unit), period.label, shown_base, _signed(growth, fmt))
+        # Formatted without the context's memo: a growth figure is new for almost every series,
+        # and hashing a new Decimal to look it up costs more than formatting it.
+        head = self.head(indicator, fmt(cur, unit), period.label, shown_base, _signed(growth, format_number))
         if not ok_max:
             assert p.max is not None
             message = _("{head}, above the maximum {max}").format(head=head, max=self.rate("max", p.max))

@@ -15,6 +15,7 @@ from ..hookspecs import hookimpl
 from ..i18n import _, positional
 from ..kind import EvalContext, PreparedKind, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
+from ..numbers import format_number
 from ..params import Date, Flag, IndicatorRef, Number, param
 from .pace import PaceLine, days_left, fmt_share, window_fraction
 
@@ -183,11 +184,13 @@ class _ProgressJudge:
             line, share = self.line()
             details.update(line.details(done))
             target = details["expected"]
-            said += (fmt(target, unit), share, fmt(details["rate_needed_per_day"], unit))
+            # The rate and the forecast are formatted without the context's memo: they are new
+            # fractions for most series, and hashing a new Decimal costs more than formatting it.
+            said += (fmt(target, unit), share, format_number(details["rate_needed_per_day"], unit))
             if line.on_pace(done):
                 status, message = Status.OK, self.on_pace(*said)
             else:
-                forecast = self.forecast(fmt(details["forecast"], unit), p.deadline) if line.has_forecast() else self.no_forecast
+                forecast = self.forecast(format_number(details["forecast"], unit), p.deadline) if line.has_forecast() else self.no_forecast
                 if p.hopeless_at is not None and line.hopeless(done, p.hopeless_at):
                     status, message = Status.BREACH, self.hopeless(*said, forecast)
                 else:
