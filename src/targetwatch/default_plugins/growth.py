@@ -156,13 +156,20 @@ class _GrowthJudge:
 
     def judge(self, series: Series) -> Judgement:
         p, ctx = self.p, self.ctx
-        picked = self.current(series)
-        if isinstance(picked, Judgement):
-            return picked
-        period, cur = picked
-        base_period = self.base_period(period)
-        if isinstance(base_period, Judgement):
-            return base_period
+        periods = series.periods
+        if p.period is None and periods and (p.include_open or ctx.ended(periods[-1])):
+            period, cur = periods[-1], series.values[-1]  # the newest observation (the usual case)
+        else:
+            picked = self.current(series)
+            if isinstance(picked, Judgement):
+                return picked
+            period, cur = picked
+        base_period = self.bases.get(period)  # of year on year and period on period, once found
+        if not isinstance(base_period, Period):
+            found = self.base_period(period)
+            if isinstance(found, Judgement):
+                return found
+            base_period = found
         base = series.value_at(base_period)
         if base is None:
             return unknown(
