@@ -377,3 +377,14 @@ def test_cagr_needs_windows_of_one_length() -> None:
     assert j.status is Status.UNKNOWN and "different lengths" in j.message
     same = judge(GrowthKind(), {**params, "baseline": "2019-04..2019-09"}, [("2019-04..2019-09", 1000), rows[1]], "2023-10-16", cal=CAL)
     assert same.status is Status.OK and same.details["years"] == 4
+
+
+def test_a_window_against_a_baseline_of_another_grain_or_length_is_unknown() -> None:
+    rows = [("2019-04..2019-12", 1000), ("2019-Q2..2019-Q3", 900), ("2019-04..2019-09", 800), ("2023-04..2023-09", 1100)]
+    params = {"indicator": "x", "compare": "baseline", "min": "5%", "period": "last 6 months"}
+    longer = judge(GrowthKind(), {**params, "baseline": "2019-04..2019-12"}, rows, "2023-10-16", cal=CAL)
+    assert longer.status is Status.UNKNOWN and "different lengths" in longer.message
+    quarters = judge(GrowthKind(), {**params, "baseline": "2019-Q2..2019-Q3"}, rows, "2023-10-16", cal=CAL)
+    assert quarters.status is Status.UNKNOWN and "different grains" in quarters.message
+    same = judge(GrowthKind(), {**params, "baseline": "2019-04..2019-09"}, rows, "2023-10-16", cal=CAL)
+    assert (same.status, same.value) == (Status.OK, Decimal("0.375"))

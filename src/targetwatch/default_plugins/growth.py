@@ -19,7 +19,7 @@ from ..model import Judgement, Rule, Series, Status
 from ..numbers import format_number
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
 from ..periods import Period
-from ..spans import span_length
+from ..spans import span_length, span_unit
 from .pace import resolve, shown
 
 #: Growth figures are shown to this many decimal places (of the fraction: 1e-12 = 1e-10 %).
@@ -41,7 +41,9 @@ class GrowthParams:
         default="year_on_year",
     )
     baseline: str | None = param(
-        PeriodSpec(), doc="The base period for compare = baseline or cagr.", default=None
+        PeriodSpec(),
+        doc="The base period for compare = baseline or cagr; a rolling window (span) is compared only with a window of its grain and length.",
+        default=None
     )
     period: str | None = param(
         PeriodSpec(),
@@ -281,7 +283,14 @@ class _GrowthJudge:
         p, ctx = self.p, self.ctx
         if p.compare in ("baseline", "cagr"):
             assert p.baseline is not None  # problems() requires it
-            return resolve(ctx, p.baseline)
+            base = resolve(ctx, p.baseline)
+            if p.compare == "baseline" and not isinstance(base, Judgement) and base.grain != period.grain and (
+                span_unit(base.grain) or span_unit(period.grain)
+            ):  # a rolling window against a window of another grain or length: no growth
+                return unknown(_("the periods are of different grains ({base} and {current})").format(base=base.grain, current=period.grain), period=period)
+            if p.compare == "baseline" and not isinstance(base, Judgement) and span_length(base) != span_length(period):
+                return unknown(_("the periods are of different lengths ({base} and {current})").format(base=base, current=period), period=period)
+            return base
         found = self.bases.get(period)
         if found is None:
             try:
