@@ -7,9 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import pty
-import select
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -22,6 +19,7 @@ from click.testing import CliRunner
 from conftest import MakeProject
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ptykit import on_a_terminal
 
 from targetwatch.backtest import StepsError, replay, steps
 from targetwatch.cli import cli
@@ -361,27 +359,11 @@ def test_table_and_markdown(project: Path) -> None:
 
 
 def _stderr_on_a_terminal(config: Path, *args: str) -> str:
-    leader, follower = pty.openpty()
     env = {**os.environ, "TARGETWATCH_PLUGINS": "", "PYTHONIOENCODING": "utf-8"}
     command = [str(Path(sys.executable).with_name("targetwatch")), "backtest", "-c", str(config), *args]
-    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower, env=env) as proc:
-        os.close(follower)
-        chunks = []
-        while True:
-            ready, _, _ = select.select([leader], [], [], 30)
-            if not ready:
-                proc.kill()
-                raise AssertionError("no end of output within 30 s")
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # the other side closed
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        assert proc.wait(timeout=30) == 0
-    os.close(leader)
-    return b"".join(chunks).decode("utf-8", "replace")
+    code, shown = on_a_terminal(command, stream="stderr", env=env)
+    assert code == 0
+    return shown.decode("utf-8", "replace")
 
 
 def test_a_progress_bar_only_on_a_terminal_for_long_replays(project: Path) -> None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from ptykit import on_a_terminal
 
 REPO = Path(__file__).resolve().parents[1]
 BOM = "\ufeff".encode()
@@ -77,23 +77,10 @@ def test_colour_is_written_to_a_pipe_only_when_asked_for() -> None:
 
 
 def test_a_terminal_that_cannot_show_chinese_gets_question_marks_not_an_error() -> None:
-    main, other = pty.openpty()
-    proc = subprocess.Popen(targetwatch("check", "--dry-run", "--no-color", encoding="latin-1"),
-                            stdout=other, stderr=subprocess.PIPE, cwd=REPO, env=environment(COLUMNS="200"))
-    os.close(other)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # the other end closed
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(main)
-    assert proc.wait(timeout=120) == 2, proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    command = targetwatch("check", "--dry-run", "--no-color", encoding="latin-1")
+    code, shown = on_a_terminal(command, env=environment(COLUMNS="200"), cwd=REPO, timeout=120)
     text = shown.decode("latin-1")
-    assert "BREACH" in text and "?" in text and "internal error" not in text
+    assert code == 2 and "BREACH" in text and "?" in text and "internal error" not in text
 
 
 def test_every_command_writes_utf8_to_a_pipe() -> None:
