@@ -191,9 +191,8 @@ class _CsvReader:
     @staticmethod
     def _rows(reader: Any, conv: RowConverter, layout: Layout, wanted: frozenset[str] | None) -> Iterator[Record]:
         width = layout.width
-        i_ind, i_per, i_val, labels = layout.indicator, layout.period, layout.value, layout.labels
         file = conv.params.path
-        record = conv.record
+        positional = conv.positional
         start = reader.line_num + 1
         for row in reader:
             line, start = start, reader.line_num + 1
@@ -204,16 +203,7 @@ class _CsvReader:
                 if n < width or any(cell.strip() for cell in row[width:]):
                     conv.bad(f"expected {width} cells as in the header, found {n}", line=line)
                     continue
-            if i_ind is not None and wanted is not None and not conv.wanted(row[i_ind], wanted):
-                continue
-            rec = record(
-                None if i_ind is None else row[i_ind],
-                row[i_per],
-                row[i_val],
-                [(name, row[i]) for name, i in labels],
-                origin=f"{file}:{line}",
-                line=line,
-            )
+            rec = positional(row, layout, wanted, origin=f"{file}:{line}", line=line)
             if rec is not None:
                 yield rec
 

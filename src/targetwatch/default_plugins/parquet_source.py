@@ -92,28 +92,15 @@ class _ParquetReader:
         conv = RowConverter(params, self.context, params.path)
         wanted = None if indicators is None else frozenset(indicators)
         with _Opened(self.path, conv) as opened:
-            layout = opened.layout
-            at = opened.positions
-            i_ind = None if layout.indicator is None else at[layout.indicator]
-            i_per, i_val = at[layout.period], at[layout.value]
-            labels = [(name, at[i]) for name, i in layout.labels]
+            located = opened.layout.remapped(opened.positions.__getitem__)
             file = params.path
             number = 0
             for batch in opened.batches(RECORD_BATCH_ROWS):
                 columns = [column.to_pylist() for column in batch.columns]
                 for row in zip(*columns):
                     number += 1
-                    if i_ind is not None and wanted is not None and not conv.wanted(row[i_ind], wanted):
-                        continue
                     key = f"row {number}"
-                    rec = conv.record(
-                        None if i_ind is None else row[i_ind],
-                        row[i_per],
-                        row[i_val],
-                        [(name, row[i]) for name, i in labels],
-                        origin=f"{file}: {key}",
-                        key=key,
-                    )
+                    rec = conv.positional(row, located, wanted, origin=f"{file}: {key}", key=key)
                     if rec is not None:
                         yield rec
 

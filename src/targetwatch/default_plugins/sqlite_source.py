@@ -147,22 +147,11 @@ class _SqliteReader:
         self, rows: Iterator[tuple[Any, ...]], layout: Layout, conv: RowConverter, wanted: frozenset[str] | None
     ) -> Iterator[Record]:
         # Each row carries its location first, so column i of the result is at i + 1.
-        i_ind = None if layout.indicator is None else layout.indicator + 1
-        i_per, i_val = layout.period + 1, layout.value + 1
-        labels = [(name, i + 1) for name, i in layout.labels]
+        located = layout.remapped(lambda i: i + 1)
         file = self.params.path
         for row in rows:
-            if i_ind is not None and wanted is not None and not conv.wanted(row[i_ind], wanted):
-                continue
             where = row[0]
-            rec = conv.record(
-                None if i_ind is None else row[i_ind],
-                row[i_per],
-                row[i_val],
-                [(n, row[i]) for n, i in labels],
-                origin=f"{file}:{where}",
-                key=where,
-            )
+            rec = conv.positional(row, located, wanted, origin=f"{file}:{where}", key=where)
             if rec is not None:
                 yield rec
 

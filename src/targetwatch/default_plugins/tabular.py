@@ -28,7 +28,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,14 @@ class Layout:
     value: int
     labels: tuple[tuple[str, int], ...]
     width: int
+
+    def remapped(self, position: Callable[[int], int]) -> Layout:
+        """The same columns where a reader's rows hold them: column ``i`` at ``position(i)``
+        (a query's rows carry their location first; a Parquet batch holds only the columns used)."""
+        return Layout(
+            None if self.indicator is None else position(self.indicator), position(self.period), position(self.value),
+            tuple((name, position(i)) for name, i in self.labels), self.width,
+        )
 
 
 class RowConverter:
@@ -180,6 +188,20 @@ class RowConverter:
             self.context.skip(problem)
             return
         raise SourceError(message, source=self.context.name, problem=problem)
+
+    def positional(
+        self, row: Sequence[Any], layout: Layout, wanted: Collection[str] | None, *,
+        origin: str, line: int | None = None, key: str | None = None,
+    ) -> Record | None:
+        """The record of a row whose cells stand where ``layout`` says, or ``None``: its
+        indicator was not asked for, its value is not reported, or it is a bad row (reported)."""
+        i_ind = layout.indicator
+        if i_ind is not None and wanted is not None and not self.wanted(row[i_ind], wanted):
+            return None
+        return self.record(
+            None if i_ind is None else row[i_ind], row[layout.period], row[layout.value],
+            [(name, row[i]) for name, i in layout.labels], origin=origin, line=line, key=key,
+        )
 
     def record(
         self,
