@@ -151,34 +151,18 @@ class CapKind(PreparedKind):
         margin = shown(allowance - Fraction(total))
         share = fmt_share(elapsed)
         if elapsed > 0 and Fraction(total) > allowance:
-            message = _(
+            status, message = Status.WARN, _(
                 "{head} is on course to exceed the cap of {cap}: forecast {forecast} by "
                 "{last_day} ({share} of the period elapsed, allowance by now {allowance})"
             ).format(
                 head=head, cap=ctx.fmt(p.max, unit), forecast=ctx.fmt(details["forecast"], unit),
                 last_day=period.last_day, share=share, allowance=ctx.fmt(shown_allowance, unit),
             )
-            return Judgement(
-                Status.WARN,
-                message,
-                value=total,
-                target=shown_allowance,
-                margin=margin,
-                period=period,
-                details=details,
-            )
-        message = _("{head} is within the cap of {cap} and its allowance by now ({allowance}, {share} of the period elapsed)").format(
-            head=head, cap=ctx.fmt(p.max, unit), allowance=ctx.fmt(shown_allowance, unit), share=share
-        )
-        return Judgement(
-            Status.OK,
-            message,
-            value=total,
-            target=shown_allowance,
-            margin=margin,
-            period=period,
-            details=details,
-        )
+        else:
+            status, message = Status.OK, _(
+                "{head} is within the cap of {cap} and its allowance by now ({allowance}, {share} of the period elapsed)"
+            ).format(head=head, cap=ctx.fmt(p.max, unit), allowance=ctx.fmt(shown_allowance, unit), share=share)
+        return Judgement(status, message, value=total, target=shown_allowance, margin=margin, period=period, details=details)
 
     @staticmethod
     def _level(
