@@ -39,8 +39,11 @@ def main() -> dict[str, str]:
 
     # 2. A Python callable as the source: called once per check with the indicators needed.
     def fetch(wanted: object) -> list[dict[str, object]]:
-        more = {"indicator": "sport.event_participants", "period": "2023-11", "value": 9800, "district": "田家庵区"}
-        return [*ROWS, more]
+        more = [
+            {"indicator": "sport.event_participants", "period": "2023-11", "value": 9800, "district": "田家庵区"},
+            {"indicator": "sport.event_participants", "period": "2023-12", "value": 9100, "district": "田家庵区"},
+        ]
+        return [*ROWS, *more]
 
     engine = Engine(events_rule, sources=[fetch], calendar=calendar, indicators=indicators, registry=registry)
     year_end = engine.check(as_of="2024-01-01")

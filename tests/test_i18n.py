@@ -274,8 +274,9 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, Any]], str, dict[str, Any
     ("minimum", {"indicator": "people", "min": 50000, "period": "2023-H2", "hopeless_at": 1}, MONTHS, OCT, {"units": {"people": "人次"}}, Status.BREACH, "预计无法完成"),
     ("minimum", {"indicator": "people", "min": 30000, "period": "2023-H2"}, MONTHS, OCT, {"units": {"people": "人次"}}, Status.OK, "按进度：目前完成 2.25万人次"),
     ("minimum", {"indicator": "people", "min": 20000, "period": "2023-H2"}, MONTHS, OCT, {"units": {"people": "人次"}}, Status.OK, "已提前达到目标 2万人次"),
-    ("minimum", {"indicator": "people", "min": 50000, "period": "2023-H2"}, MONTHS, "2024-01-05", {"units": {"people": "人次"}}, Status.BREACH, "距目标 5万人次 还差 2.75万人次"),
-    ("minimum", {"indicator": "people", "min": 20000, "period": "2023-H2", "warn_below": 25000}, MONTHS, "2024-01-05", {"units": {"people": "人次"}}, Status.WARN, "达到目标 2万人次，但低于预警线 2.5万人次"),
+    ("minimum", {"indicator": "people", "min": 50000, "period": "2023-H2", "gaps": "ignore"}, MONTHS, "2024-01-05", {"units": {"people": "人次"}}, Status.BREACH, "距目标 5万人次 还差 2.75万人次"),
+    ("minimum", {"indicator": "people", "min": 20000, "period": "2023-H2", "warn_below": 25000, "gaps": "ignore"}, MONTHS, "2024-01-05", {"units": {"people": "人次"}}, Status.WARN, "达到目标 2万人次，但低于预警线 2.5万人次"),
+    ("minimum", {"indicator": "people", "min": 50000, "period": "2023-H2"}, MONTHS, "2024-01-05", {"units": {"people": "人次"}}, Status.UNKNOWN, "people 2023-H2 无法判定：缺少 2023-10..2023-12 的观测值（应有 6 个，实有 3 个）"),
     ("minimum", {"indicator": "people", "min": 20000, "period": "2023-H2"}, MONTHS, "2024-01-05", {"units": {"people": "人次"}}, Status.OK, "：2.25万人次，达到目标 2万人次"),
     ("minimum", {"indicator": "people", "min": 9000, "period": "2023-H2", "aggregate": "latest"}, MONTHS, OCT, {}, Status.WARN, "people 2023-H2（最新值）：目前为 8,400，低于目标 9,000；统计期到 2023-12-31 结束"),
     ("growth", {"indicator": "spend", "min": "5%"}, [("2022-H1", 13909), ("2023-H1", 17192)], OCT, {"units": {"spend": "万元"}}, Status.OK, "与 2022-H1 的 13,909 万元 相比，同比增长 +23.6%，达到最低要求 +5%"),
@@ -298,7 +299,8 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, Any]], str, dict[str, Any
     ("coverage", {"numerator": "kg.inclusive", "denominator": "kg.all", "min": "90%", "period": "2021-H1"}, [("2023-H1", 60)], OCT, {"others": DENOMINATOR, "labels": {"district": "A"}}, Status.UNKNOWN, "没有 kg.inclusive 和 kg.all 在 2021-H1 的观测数据"),
     ("coverage", {"numerator": "kg.inclusive", "denominator": "kg.all", "min": "90%"}, [("2021-H1", 60)], OCT, {"others": DENOMINATOR, "labels": {"district": "A"}}, Status.UNKNOWN, "没有 kg.inclusive 与 kg.all 都有观测数据的期间"),
     ("progress", {"indicator": "places", "target": 3240, "start": "2023-01-01", "deadline": "2023-09-01"}, [("2023-08", 3240)], OCT, {}, Status.OK, "已完成：3,240，目标 3,240（期限 2023-09-01）"),
-    ("progress", {"indicator": "places", "target": 3240, "start": "2023-01-01", "deadline": "2023-09-01"}, [("2023-08", 3000)], OCT, {}, Status.BREACH, "未完成：截至 2023-09-01 完成 3,000，目标 3,240"),
+    ("progress", {"indicator": "places", "target": 3240, "start": "2023-01-01", "deadline": "2023-09-01", "gaps": "ignore"}, [("2023-08", 3000)], OCT, {}, Status.BREACH, "未完成：截至 2023-09-01 完成 3,000，目标 3,240"),
+    ("progress", {"indicator": "places", "target": 3240, "start": "2023-07-01", "deadline": "2023-09-01"}, [("2023-07", 1000), ("2023-09", 2000)], OCT, {}, Status.UNKNOWN, "places（2023-07-01 至 2023-09-01） 无法判定：缺少 2023-08 的观测值（应有 3 个，实有 2 个）"),
     ("progress", {"indicator": "places", "target": 40, "start": "2023-01-01", "deadline": "2023-12-31"}, [("2023-H1", 29)], OCT, {}, Status.WARN, "落后于进度：已完成 29，按时间进度应完成 31.56（时间已过 78.9%）；预计到 2023-12-31 完成 36.75；需每天完成 0.1429 才能达到 40"),
     ("progress", {"indicator": "places", "target": 40, "start": "2023-01-01", "deadline": "2023-12-31", "hopeless_at": 1}, [("2023-H1", 29)], OCT, {}, Status.BREACH, "预计无法完成：已完成 29"),
     ("progress", {"indicator": "places", "target": 40, "start": "2023-01-01", "deadline": "2023-12-31"}, [("2023-H1", 35)], OCT, {}, Status.OK, "按进度：已完成 35，按时间进度应完成 31.56（时间已过 78.9%），目标是 2023-12-31 前达到 40"),
@@ -334,7 +336,7 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, Any]], str, dict[str, Any
 ]
 
 #: Words that may stay in Latin letters in a Chinese message: identifiers, labels, spans.
-_LATIN_ALLOWED = {"include_open", "true", "current", "term", "half", "year", "district", "city"}
+_LATIN_ALLOWED = {"include_open", "true", "gaps", "ignore", "current", "term", "half", "year", "district", "city"}
 
 
 def _words(message: str) -> str:

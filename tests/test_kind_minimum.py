@@ -39,7 +39,9 @@ positive = st.decimals(
 
 
 def m(params: dict[str, Any], rows: list[tuple[str, Any]], as_of: str) -> Any:
-    return judge(KIND, {**H2, **params}, rows, as_of, cal=CAL, units={"events": "人次"})
+    """Judge ``rows`` as they are: these tests are about the arithmetic on a few observations,
+    so gaps are ignored here (test_gaps.py tests them, with the default)."""
+    return judge(KIND, {**H2, "gaps": "ignore", **params}, rows, as_of, cal=CAL, units={"events": "人次"})
 
 
 def test_closed_period_reached_is_ok() -> None:
@@ -51,6 +53,8 @@ def test_closed_period_reached_is_ok() -> None:
 
 
 def test_closed_period_short_is_breach() -> None:
+    short = [(p, v - 2000 if p == "2023-12" else v) for p, v in MONTHS[:-1]] + [("2023-12", 1000)]
+    assert m({"gaps": "unknown"}, short, "2024-01-05").status is Status.BREACH  # nothing missing
     j = m({}, MONTHS[:-1], "2024-01-05")
     assert j.status is Status.BREACH
     assert j.margin == D(-8600)

@@ -13,6 +13,7 @@ from ..kind import EvalContext, PreparedKind
 from ..model import Judgement, Rule, Series, Status
 from ..params import Choice, IndicatorRef, Number, PeriodSpec, param
 from ..periods import Period
+from .gaps import gaps_param, incomplete, missing, what_of
 from .pace import (
     aggregate_exact,
     aggregate_word,
@@ -23,6 +24,10 @@ from .pace import (
     pick,
     shown,
 )
+
+#: Aggregates that observations added to a period can only raise: above the ceiling with
+#: some of the period missing is above it (values taken as non-negative).
+_RISING = ("sum", "max")
 
 
 @attrs.frozen
@@ -42,6 +47,7 @@ class CapParams:
         doc="latest: one observation; sum / max / mean: of the observations within period.",
         default="latest",
     )
+    gaps: str = gaps_param()
 
     def problems(self) -> list[tuple[str, str]]:
         out = []
@@ -71,6 +77,10 @@ class CapKind(PreparedKind):
     forecast (total / elapsed fraction of the period) exceeds ``max`` is WARN "on course to
     exceed" (only once some of the period has elapsed); the target shown is then the allowance
     by now, ``max`` × elapsed. ``margin`` is target − value (room left under the ceiling).
+    A gap in an aggregated period (``gaps = "unknown"``, the default: a sub-period of the
+    observations' grain with no observation; while the period is open, one before the newest
+    observation) is UNKNOWN naming what is missing, unless a ``sum`` or ``max`` is already
+    above ``max`` (what is missing can only add); ``gaps = "ignore"`` judges what is there.
     Details: ``value``, ``max``, ``warn_at``, ``period``, and for aggregates ``total``,
     ``observations``; for an open sum also ``elapsed``, ``expected`` (the allowance),
     ``forecast``, ``remaining_days``.
@@ -114,6 +124,10 @@ class CapKind(PreparedKind):
         total = shown(aggregate_exact([v for _p, v in obs], p.aggregate), places=None)
         done = closed(ctx, period)
         details: dict[str, Any] = {"total": total, "observations": len(obs)}
+        if p.gaps == "unknown" and not (p.aggregate in _RISING and total > p.max):
+            gone = missing(ctx.calendar, period, obs, closed=done, aggregate=p.aggregate)
+            if gone:
+                return incomplete(what_of(series.indicator, p.aggregate, period), period, gone, len(obs), details)
         said = {"indicator": series.indicator, "aggregate": aggregate_word(p.aggregate), "value": ctx.fmt(total, unit), "period": period}
         head = (
             _("{indicator} {aggregate} {value} for {period}") if done else _("{indicator} {aggregate} {value} for {period} so far")

@@ -16,9 +16,9 @@ from ..i18n import _, positional
 from ..kind import EvalContext, PreparedKind, RuleKind
 from ..model import Judgement, Rule, Series, Status
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
+from .gaps import gaps_param, incomplete, missing, what_of
 from .pace import (
     Pace,
-    aggregate_word,
     days_left,
     exact,
     exact_total,
@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 #: Aggregates that only accumulate over a period, so that being "behind pace" means something.
 _CUMULATIVE = ("sum", "count")
+#: Aggregates that observations added to a period can only raise: reaching the minimum
+#: with some of the period missing is reaching it (values taken as non-negative).
+_RISING = ("sum", "max")
 
 
 @attrs.frozen
@@ -66,6 +69,7 @@ class MinimumParams:
         doc="A final (or, for level aggregates, current) value at or above min but below this is WARN; at least min.",
         default=None,
     )
+    gaps: str = gaps_param()
 
     def problems(self) -> list[tuple[str, str]]:
         if self.warn_below is not None and self.warn_below < self.min:
@@ -95,6 +99,13 @@ class MinimumKind(PreparedKind):
     - Open, ``pace`` off or a level aggregate (latest, mean, max, min): at or above ``min`` is
       OK (WARN if below ``warn_below``), below is WARN (there is still time); BREACH only once
       the period has closed.
+    - A gap (``gaps = "unknown"``, the default): when the observations leave out a sub-period
+      of their grain (a month of the half; while the period is open, one before the newest
+      observation), the verdict is UNKNOWN naming what is missing, unless the total already
+      reached ``min`` as a ``sum`` or ``max`` (what is missing can only add). A ``count``
+      never has a gap, and ``latest`` only once the period has closed without its last
+      sub-period. ``gaps = "ignore"`` judges what is there. Details then add
+      ``expected_observations`` and ``missing`` (the missing periods, runs as ``FIRST..LAST``).
 
     ``target`` is what the value was held to now (expected-by-now when judged on pace, else
     ``min``); ``margin`` = value − target. Details: ``total``, ``target`` (= min),
@@ -173,6 +184,10 @@ class MinimumKind(PreparedKind):
                 in_unit,
                 details,
             )
+        if p.gaps == "unknown" and not (status is Status.OK and p.aggregate in _RISING):
+            gone = missing(ctx.calendar, period, obs, closed=is_closed, aggregate=p.aggregate)
+            if gone:
+                return incomplete(what, period, gone, len(obs), details)
         judged_unit = "" if p.aggregate == "count" else None
         return Judgement(status, message, total, target, total - target, period, judged_unit, details)
 
@@ -240,11 +255,7 @@ class _MinimumTexts:
         if found is None:
             p = self.p
             unit = "" if p.aggregate == "count" else self.ctx.unit(indicator)
-            what = (
-                _("{indicator} ({aggregate}) in {period}")
-                if p.aggregate != "sum"
-                else _("{indicator} in {period}")
-            ).format(indicator=indicator, aggregate=aggregate_word(p.aggregate), period=period)
+            what = what_of(indicator, p.aggregate, period)
             found = self._found[(indicator, period)] = (unit, what, self.ctx.fmt(p.min, unit))
         return found
 

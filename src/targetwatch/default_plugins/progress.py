@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..errors import PeriodError
 from ..hookspecs import hookimpl
 from ..i18n import _, positional
 from ..kind import EvalContext, PreparedKind, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..numbers import format_number
 from ..params import Date, Flag, IndicatorRef, Number, param
+from .gaps import gaps_param, gone_from, incomplete, starting_within
 from .pace import PaceLine, days_left, fmt_share, window_fraction
 
 if TYPE_CHECKING:
-    from ..periods import Calendar
+    from ..periods import Calendar, Period
 
 _ONE_DAY = dt.timedelta(days=1)
 _START = operator.attrgetter("start")
@@ -42,6 +44,7 @@ class ProgressParams:
         doc="While open and behind pace, BREACH early once the pace still needed for the rest of the period is at least this many times the pace so far (e.g. 2).",
         default=None,
     )
+    gaps: str = gaps_param()
 
     def problems(self) -> list[tuple[str, str]]:
         if self.deadline <= self.start:
@@ -71,6 +74,12 @@ class ProgressKind(PreparedKind):
       deadline (done / elapsed) and the rate per day needed over the days left (today counted).
       With ``hopeless_at = R`` a behind-pace verdict is BREACH early ("on course to miss")
       once the pace still needed until the deadline is at least R times the pace so far.
+
+    A gap (``gaps = "unknown"``, the default): when the counted observations, all of one
+    grain, leave out a period of it starting within the window (any, once the deadline has
+    passed; while open, one before the newest observation; with ``cumulative = true`` only the
+    last, once passed), a verdict other than OK is UNKNOWN naming what is missing (an OK
+    stands: what is missing can only add). ``gaps = "ignore"`` judges what is there.
 
     ``target`` in the verdict is what done was held to now (expected-by-now while open, else
     the target); ``margin`` = done − that. Details: ``done``, ``target``, ``start``,
@@ -132,6 +141,24 @@ class _ProgressJudge:
         self.forecast = positional(_("forecast {forecast} by {deadline}"), "forecast", "deadline")
         self._line: tuple[PaceLine, str] | None = None
         self._targets: dict[str | None, str] = {}
+        self._expected: dict[str, range] = {}
+
+    def gaps(self, counted: list[Period]) -> list[Period]:
+        """The periods of the counted observations' grain missing from the window (see the
+        class's description); none when they are of mixed grains."""
+        if not counted:
+            return []
+        grain = counted[0].grain
+        if any(q.grain != grain for q in counted):
+            return []
+        expected = self._expected.get(grain)
+        if expected is None:
+            try:
+                expected = starting_within(self.ctx.calendar, grain, self.p.start, self.p.deadline)
+            except PeriodError:
+                expected = range(0)
+            self._expected[grain] = expected
+        return gone_from(self.ctx.calendar, grain, expected, counted, closed=self.ended, latest=self.p.cumulative)
 
     def line(self) -> tuple[PaceLine, str]:
         """The pace line of the open window and its elapsed share in words (worked out the
@@ -157,7 +184,8 @@ class _ProgressJudge:
         # The observations whose period starts within the window (periods sort by start).
         periods = series.periods
         lo = bisect.bisect_left(periods, p.start, key=_START)
-        counted = series.values[lo:bisect.bisect_right(periods, p.deadline, lo=lo, key=_START)]
+        hi = bisect.bisect_right(periods, p.deadline, lo=lo, key=_START)
+        counted = series.values[lo:hi]
         if p.cumulative:
             if not counted:
                 return unknown(_("no running total of {indicator} reported since {start}").format(indicator=series.indicator, start=p.start))
@@ -195,6 +223,11 @@ class _ProgressJudge:
                     status, message = Status.BREACH, self.hopeless(*said, forecast)
                 else:
                     status, message = Status.WARN, self.behind(*said, forecast)
+        if status is not Status.OK and p.gaps == "unknown":
+            gone = self.gaps(list(periods[lo:hi]))
+            if gone:
+                what = _("{indicator} from {start} to {deadline}").format(indicator=head, start=p.start, deadline=p.deadline)
+                return incomplete(what, None, gone, len(counted), details)
         return Judgement(status, message, done, target, done - target, None, None, details)
 
 
