@@ -79,18 +79,23 @@ COPY (
   WHERE t.denominator IS NOT NULL AND t.denominator <> ''
   UNION ALL
   SELECT 'six-month-sum.' || l.indicator, l.region,
-         CASE WHEN h.total IS NULL THEN 'UNKNOWN' WHEN h.total < t.sum6_min THEN 'BREACH'
+         CASE WHEN h.total IS NULL THEN 'UNKNOWN'
+              WHEN h.n < {h1} - {h0} + 1 AND h.total < t.sum6_warn_below THEN 'UNKNOWN'
+              WHEN h.total < t.sum6_min THEN 'BREACH'
               WHEN h.total < t.sum6_warn_below THEN 'WARN' ELSE 'OK' END
   FROM latest l JOIN t USING (indicator)
-  LEFT JOIN (SELECT indicator, region, sum(value) AS total FROM obs WHERE m BETWEEN {h0} AND {h1} GROUP BY ALL) h
+  LEFT JOIN (SELECT indicator, region, sum(value) AS total, count(*) AS n FROM obs WHERE m BETWEEN {h0} AND {h1} GROUP BY ALL) h
     ON h.indicator = l.indicator AND h.region = l.region
   UNION ALL
   SELECT 'ytd-pace.' || l.indicator, l.region,
          CASE WHEN y.done >= t.ytd_target OR y.done * {e_den} >= t.ytd_target * {e_num} THEN 'OK'
+              WHEN y.n < y.newest - {w0} + 1 THEN 'UNKNOWN'
               WHEN (t.ytd_target - y.done) * {e_num} >= t.hopeless_at * y.done * ({e_den} - {e_num}) THEN 'BREACH'
               ELSE 'WARN' END
   FROM latest l JOIN t USING (indicator)
-  JOIN (SELECT indicator, region, sum(CASE WHEN m BETWEEN {w0} AND {w1} THEN value ELSE 0 END)::HUGEINT AS done
+  JOIN (SELECT indicator, region, sum(CASE WHEN m BETWEEN {w0} AND {w1} THEN value ELSE 0 END)::HUGEINT AS done,
+               count(CASE WHEN m BETWEEN {w0} AND {w1} THEN 1 END) AS n,
+               coalesce(max(CASE WHEN m BETWEEN {w0} AND {w1} THEN m END), {w0} - 1) AS newest
         FROM obs GROUP BY ALL) y ON y.indicator = l.indicator AND y.region = l.region
 ) TO '{out}' (HEADER, DELIMITER ',');
 """

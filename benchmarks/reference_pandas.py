@@ -17,11 +17,13 @@ exactly targetwatch's statuses (OK / WARN / BREACH / UNKNOWN). The semantics rep
 - coverage: the numerator's newest month for which the denominator (same region) has an
   observation; 100 * num >= pct * den.
 - six-month-sum (minimum on "last 6 months"): the sum of the six months before as_of's month;
-  none is UNKNOWN; the window is closed at as_of, so BREACH below min, WARN below warn_below.
+  none is UNKNOWN; the window is closed at as_of, so BREACH below min, WARN below warn_below;
+  with a month of the six missing only an OK stands (a sum can only grow), else UNKNOWN.
 - ytd-pace (progress): done = sum of months starting within [start, deadline]; OK once
   done >= target, else on pace when done >= target * elapsed (elapsed = days since start /
   days in the window: exact because as_of is local midnight and the zone has no DST),
-  BREACH when (target - done) * elapsed >= hopeless_at * done * (1 - elapsed), else WARN.
+  BREACH when (target - done) * elapsed >= hopeless_at * done * (1 - elapsed), else WARN; not
+  OK with a month missing before the newest one reported in the window is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -130,11 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     h0, h1 = (month(p) for p in meta["window"])
     if not h1 < as_of_m:
         raise SystemExit("reference_pandas: the 6-month window must be closed at as_of")
-    window = df[(df["m"] >= h0) & (df["m"] <= h1)].groupby("sid")["value"].sum().reindex(series["sid"])
-    has = window.notna().to_numpy()
-    total = window.fillna(0).to_numpy().astype(np.int64)
+    window = df[(df["m"] >= h0) & (df["m"] <= h1)].groupby("sid")["value"].agg(["sum", "count"]).reindex(series["sid"])
+    has = window["sum"].notna().to_numpy()
+    total = window["sum"].fillna(0).to_numpy().astype(np.int64)
+    gap = window["count"].fillna(0).to_numpy() < h1 - h0 + 1
+    below_warn = total < param("sum6_warn_below", s_ind)
     emit("six-month-sum", s_name, s_region, statuses(
-        [~has, total < param("sum6_min", s_ind), total < param("sum6_warn_below", s_ind)], ["UNKNOWN", "BREACH", "WARN"]))
+        [~has | (gap & below_warn), total < param("sum6_min", s_ind), below_warn], ["UNKNOWN", "BREACH", "WARN"]))
 
     # ytd-pace (progress): the sum of the months starting within the window, on pace.
     start, deadline = dt.date.fromisoformat(meta["year_start"]), dt.date.fromisoformat(meta["year_end"])
@@ -142,13 +146,16 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("reference_pandas: as_of must fall within the progress window")
     w0 = month(f"{start.year:04d}-{start.month:02d}") + (start.day > 1)
     w1 = month(f"{deadline.year:04d}-{deadline.month:02d}")
+    ytd = df[(df["m"] >= w0) & (df["m"] <= w1)].groupby("sid")["m"].agg(["count", "max"]).reindex(series["sid"])
     done = df[(df["m"] >= w0) & (df["m"] <= w1)].groupby("sid")["value"].sum().reindex(series["sid"]).fillna(0).to_numpy().astype(np.int64)
+    # Open window: a month missing before the newest one reported is a gap.
+    ytd_gap = (ytd["count"].fillna(0) < ytd["max"].fillna(w0 - 1) - w0 + 1).to_numpy()
     elapsed_num, elapsed_den = (as_of - start).days, (deadline - start).days + 1
     target = param("ytd_target", s_ind).astype(np.int64)
     reached = done >= target
     on_pace = done * elapsed_den >= target * elapsed_num
     hopeless = (target - done) * elapsed_num >= param("hopeless_at", s_ind) * done * (elapsed_den - elapsed_num)
-    emit("ytd-pace", s_name, s_region, statuses([reached | on_pace, hopeless], ["OK", "BREACH"], "WARN"))
+    emit("ytd-pace", s_name, s_region, statuses([reached | on_pace, ytd_gap, hopeless], ["OK", "UNKNOWN", "BREACH"], "WARN"))
 
     pd.concat(out, ignore_index=True).to_csv(args.out, index=False)
     return 0
