@@ -13,7 +13,7 @@ from ..kind import EvalContext, PreparedKind
 from ..model import Judgement, Rule, Series, Status
 from ..params import Choice, IndicatorRef, Number, PeriodSpec, param
 from ..periods import Period
-from .gaps import gaps_param, incomplete, missing, what_of
+from .gaps import gaps_param, incomplete, missing, non_negative, what_of
 from .pace import (
     aggregate_exact,
     aggregate_word,
@@ -24,10 +24,6 @@ from .pace import (
     pick,
     shown,
 )
-
-#: Aggregates that observations added to a period can only raise: above the ceiling with
-#: some of the period missing is above it (values taken as non-negative).
-_RISING = ("sum", "max")
 
 
 @attrs.frozen
@@ -78,9 +74,11 @@ class CapKind(PreparedKind):
     exceed" (only once some of the period has elapsed); the target shown is then the allowance
     by now, ``max`` × elapsed. ``margin`` is target − value (room left under the ceiling).
     A gap in an aggregated period (``gaps = "unknown"``, the default: a sub-period of the
-    observations' grain with no observation; while the period is open, one before the newest
-    observation) is UNKNOWN naming what is missing, unless a ``sum`` or ``max`` is already
-    above ``max`` (what is missing can only add); ``gaps = "ignore"`` judges what is there.
+    observations' grain with no observation, while the period is open only one before the
+    newest; once closed, also days none of their grain covers) is UNKNOWN naming what is
+    missing, unless a ``max``, or a ``sum`` of non-negative values, is already above ``max``
+    (what is missing can only add). ``gaps = "ignore"`` judges what is there; with ``latest``
+    there is no period to fill. Details then add ``expected_observations`` and ``missing``.
     Details: ``value``, ``max``, ``warn_at``, ``period``, and for aggregates ``total``,
     ``observations``; for an open sum also ``elapsed``, ``expected`` (the allowance),
     ``forecast``, ``remaining_days``.
@@ -124,10 +122,12 @@ class CapKind(PreparedKind):
         total = shown(aggregate_exact([v for _p, v in obs], p.aggregate), places=None)
         done = closed(ctx, period)
         details: dict[str, Any] = {"total": total, "observations": len(obs)}
-        if p.gaps == "unknown" and not (p.aggregate in _RISING and total > p.max):
-            gone = missing(ctx.calendar, period, obs, closed=done, aggregate=p.aggregate)
-            if gone:
-                return incomplete(what_of(series.indicator, p.aggregate, period), period, gone, len(obs), details)
+        # Above the ceiling stands whatever is missing: a maximum only grows, and so does a sum
+        # of non-negative values.
+        if p.gaps == "unknown" and not (total > p.max and (p.aggregate == "max" or (p.aggregate == "sum" and non_negative(obs)))):
+            gap = missing(ctx.calendar, period, obs, closed=done, aggregate=p.aggregate)
+            if gap is not None:
+                return incomplete(what_of(series.indicator, p.aggregate, period), period, gap, {**details, "max": p.max}, closed=done)
         said = {"indicator": series.indicator, "aggregate": aggregate_word(p.aggregate), "value": ctx.fmt(total, unit), "period": period}
         head = (
             _("{indicator} {aggregate} {value} for {period}") if done else _("{indicator} {aggregate} {value} for {period} so far")

@@ -16,7 +16,7 @@ from ..i18n import _, positional
 from ..kind import EvalContext, PreparedKind, RuleKind
 from ..model import Judgement, Rule, Series, Status
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
-from .gaps import gaps_param, incomplete, missing, what_of
+from .gaps import gaps_param, incomplete, missing, non_negative, what_of
 from .pace import (
     Pace,
     days_left,
@@ -35,9 +35,6 @@ if TYPE_CHECKING:
 
 #: Aggregates that only accumulate over a period, so that being "behind pace" means something.
 _CUMULATIVE = ("sum", "count")
-#: Aggregates that observations added to a period can only raise: reaching the minimum
-#: with some of the period missing is reaching it (values taken as non-negative).
-_RISING = ("sum", "max")
 
 
 @attrs.frozen
@@ -100,12 +97,15 @@ class MinimumKind(PreparedKind):
       OK (WARN if below ``warn_below``), below is WARN (there is still time); BREACH only once
       the period has closed.
     - A gap (``gaps = "unknown"``, the default): when the observations leave out a sub-period
-      of their grain (a month of the half; while the period is open, one before the newest
-      observation), the verdict is UNKNOWN naming what is missing, unless the total already
-      reached ``min`` as a ``sum`` or ``max`` (what is missing can only add). A ``count``
-      never has a gap, and ``latest`` only once the period has closed without its last
-      sub-period. ``gaps = "ignore"`` judges what is there. Details then add
-      ``expected_observations`` and ``missing`` (the missing periods, runs as ``FIRST..LAST``).
+      of their grain (a month of the half; while the period is open, only one before the
+      newest observation counts), or, once closed, days that none of their grain covers (the
+      ends of a month judged from weeks), the verdict is UNKNOWN naming what is missing —
+      unless what is missing cannot change it: a ``max`` at the minimum, or a ``sum`` of
+      non-negative values, is OK, and a ``min`` below it is BREACH. A ``count`` never has a
+      gap, and ``latest`` only once the period has closed without its last sub-period (only
+      what follows the newest is named). ``gaps = "ignore"`` judges what is there. Details
+      then add ``expected_observations`` and ``missing`` (runs as ``FIRST..LAST``), without
+      the pace figures.
 
     ``target`` is what the value was held to now (expected-by-now when judged on pace, else
     ``min``); ``margin`` = value − target. Details: ``total``, ``target`` (= min),
@@ -184,10 +184,10 @@ class MinimumKind(PreparedKind):
                 in_unit,
                 details,
             )
-        if p.gaps == "unknown" and not (status is Status.OK and p.aggregate in _RISING):
-            gone = missing(ctx.calendar, period, obs, closed=is_closed, aggregate=p.aggregate)
-            if gone:
-                return incomplete(what, period, gone, len(obs), details)
+        if p.gaps == "unknown" and not _decided(status, p.aggregate, obs):
+            gap = missing(ctx.calendar, period, obs, closed=is_closed, aggregate=p.aggregate)
+            if gap is not None:
+                return incomplete(what, period, gap, details, closed=is_closed)
         judged_unit = "" if p.aggregate == "count" else None
         return Judgement(status, message, total, target, total - target, period, judged_unit, details)
 
@@ -224,6 +224,15 @@ class MinimumKind(PreparedKind):
             "needs {rate} per day to reach {min} by {last_day}"
         )
         return Status.WARN, message.format(**said), expected
+
+
+def _decided(status: Status, aggregate: str, obs: list[tuple[Period, Decimal]]) -> bool:
+    """Whether observations missing from the period could not change ``status``: a maximum
+    at the minimum (or a sum, of non-negative values) only grows, a minimum below it only
+    falls."""
+    if status is Status.OK:
+        return aggregate == "max" or (aggregate == "sum" and non_negative(obs))
+    return status is Status.BREACH and aggregate == "min"
 
 
 def _below(total: Decimal | Fraction, bound: Decimal) -> bool:

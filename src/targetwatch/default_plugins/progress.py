@@ -18,7 +18,15 @@ from ..kind import EvalContext, PreparedKind, RuleKind, unknown
 from ..model import Judgement, Rule, Series, Status
 from ..numbers import format_number
 from ..params import Date, Flag, IndicatorRef, Number, param
-from .gaps import gaps_param, gone_from, incomplete, starting_within
+from .gaps import (
+    Gap,
+    covered_in,
+    finest,
+    gaps_param,
+    incomplete,
+    starting_within,
+    uncovered,
+)
 from .pace import PaceLine, days_left, fmt_share, window_fraction
 
 if TYPE_CHECKING:
@@ -75,11 +83,14 @@ class ProgressKind(PreparedKind):
       With ``hopeless_at = R`` a behind-pace verdict is BREACH early ("on course to miss")
       once the pace still needed until the deadline is at least R times the pace so far.
 
-    A gap (``gaps = "unknown"``, the default): when the counted observations, all of one
-    grain, leave out a period of it starting within the window (any, once the deadline has
-    passed; while open, one before the newest observation; with ``cumulative = true`` only the
-    last, once passed), a verdict other than OK is UNKNOWN naming what is missing (an OK
-    stands: what is missing can only add). ``gaps = "ignore"`` judges what is there.
+    A gap (``gaps = "unknown"``, the default): counted in the finest grain of the counted
+    observations (a half covers its quarters), a period of that grain starting within the
+    window with no observation — one that has ended, once the deadline has passed; while
+    open, one before the newest observation; with ``cumulative = true`` only one after the
+    newest, once passed — makes a verdict other than OK UNKNOWN, naming what is missing (an
+    OK of non-negative values stands: what is missing can only add). ``gaps = "ignore"``
+    judges what is there. Details then add ``expected_observations`` and ``missing``, without
+    the pace figures.
 
     ``target`` in the verdict is what done was held to now (expected-by-now while open, else
     the target); ``margin`` = done − that. Details: ``done``, ``target``, ``start``,
@@ -141,24 +152,29 @@ class _ProgressJudge:
         self.forecast = positional(_("forecast {forecast} by {deadline}"), "forecast", "deadline")
         self._line: tuple[PaceLine, str] | None = None
         self._targets: dict[str | None, str] = {}
-        self._expected: dict[str, range] = {}
+        self._expected: dict[str, tuple[range, int | None]] = {}
 
-    def gaps(self, counted: list[Period]) -> list[Period]:
-        """The periods of the counted observations' grain missing from the window (see the
-        class's description); none when they are of mixed grains."""
-        if not counted:
-            return []
-        grain = counted[0].grain
-        if any(q.grain != grain for q in counted):
-            return []
-        expected = self._expected.get(grain)
-        if expected is None:
+    def gaps(self, counted: list[Period]) -> Gap | None:
+        """What the counted observations leave out of the window (see the class's
+        description), in their finest grain; nothing with a span or a term among them."""
+        grain = finest(counted)
+        if grain is None:
+            return None
+        calendar = self.ctx.calendar
+        found = self._expected.get(grain)
+        if found is None:
             try:
-                expected = starting_within(self.ctx.calendar, grain, self.p.start, self.p.deadline)
+                expected = starting_within(calendar, grain, self.p.start, self.p.deadline)
+                # Once the deadline has passed, every period that has ended must be there.
+                ended = calendar.containing(grain, self.ctx.today).ordinal - 1 if self.ended else None
             except PeriodError:
-                expected = range(0)
-            self._expected[grain] = expected
-        return gone_from(self.ctx.calendar, grain, expected, counted, closed=self.ended, latest=self.p.cumulative)
+                expected, ended = range(0), None
+            found = self._expected[grain] = (expected, ended)
+        expected, ended = found
+        if not expected:
+            return None
+        covered = {o for o in covered_in(calendar, grain, counted) if expected[0] <= o <= expected[-1]}
+        return uncovered(calendar, grain, expected, covered, through=ended, latest=self.p.cumulative)
 
     def line(self) -> tuple[PaceLine, str]:
         """The pace line of the open window and its elapsed share in words (worked out the
@@ -223,11 +239,11 @@ class _ProgressJudge:
                     status, message = Status.BREACH, self.hopeless(*said, forecast)
                 else:
                     status, message = Status.WARN, self.behind(*said, forecast)
-        if status is not Status.OK and p.gaps == "unknown":
-            gone = self.gaps(list(periods[lo:hi]))
-            if gone:
+        if p.gaps == "unknown" and not (status is Status.OK and all(v >= 0 for v in counted)):
+            gap = self.gaps(list(periods[lo:hi]))
+            if gap is not None:
                 what = _("{indicator} from {start} to {deadline}").format(indicator=head, start=p.start, deadline=p.deadline)
-                return incomplete(what, None, gone, len(counted), details)
+                return incomplete(what, None, gap, details, closed=self.ended)
         return Judgement(status, message, done, target, done - target, None, None, details)
 
 
