@@ -13,7 +13,7 @@ from ..kind import EvalContext, PreparedKind
 from ..model import Judgement, Rule, Series, Status
 from ..params import Choice, IndicatorRef, Number, PeriodSpec, param
 from ..periods import Period
-from .gaps import gaps_param, incomplete, missing, non_negative, what_of
+from .gaps import gaps_param, incomplete, missing, what_of
 from .pace import (
     aggregate_exact,
     aggregate_word,
@@ -124,7 +124,7 @@ class CapKind(PreparedKind):
         details: dict[str, Any] = {"total": total, "observations": len(obs)}
         # Above the ceiling stands whatever is missing: a maximum only grows, and so does a sum
         # of non-negative values.
-        if p.gaps == "unknown" and not (total > p.max and (p.aggregate == "max" or (p.aggregate == "sum" and non_negative(obs)))):
+        if p.gaps == "unknown" and not (total > p.max and (p.aggregate == "max" or (p.aggregate == "sum" and min(v for _p, v in obs) >= 0))):
             gap = missing(ctx.calendar, period, obs, closed=done, aggregate=p.aggregate)
             if gap is not None:
                 return incomplete(what_of(series.indicator, p.aggregate, period), period, gap, {**details, "max": p.max}, closed=done)

@@ -178,10 +178,9 @@ def uncovered(calendar: Calendar, grain: str, expected: range, covered: Collecti
     return Gap(runs(gone), count - len(gone), count) if gone else None
 
 
-def finest(periods: Sequence[Period]) -> str | None:
-    """The finest calendar grain among ``periods`` (``None`` with a span or a term among them)."""
-    grains = {p.grain for p in periods}
-    if not grains.issubset(_FINE_FIRST):
+def finest(grains: Collection[str]) -> str | None:
+    """The finest calendar grain of ``grains`` (``None`` with a span or a term among them)."""
+    if not set(grains).issubset(_FINE_FIRST):
         return None
     return min(grains, key=_FINE_FIRST.index)
 
@@ -260,12 +259,7 @@ def incomplete(what: str, period: Period | None, gap: Gap, details: Mapping[str,
     return unknown(message, period=period, details=facts)
 
 
-def non_negative(obs: Sequence[tuple[Period, Decimal]]) -> bool:
-    """Whether every observed value is at least 0, as the kinds' exceptions assume."""
-    return all(v >= 0 for _p, v in obs)
-
-
 __all__ = [
-    "Gap", "covered_in", "finest", "gaps_param", "incomplete", "missing", "non_negative", "ordinals_within", "runs",
+    "Gap", "covered_in", "finest", "gaps_param", "incomplete", "missing", "ordinals_within", "runs",
     "starting_within", "uncovered", "what_of",
 ]

@@ -16,7 +16,7 @@ from ..i18n import _, positional
 from ..kind import EvalContext, PreparedKind, RuleKind
 from ..model import Judgement, Rule, Series, Status
 from ..params import Choice, Flag, IndicatorRef, Number, PeriodSpec, param
-from .gaps import gaps_param, incomplete, missing, non_negative, what_of
+from .gaps import gaps_param, incomplete, missing, what_of
 from .pace import (
     Pace,
     days_left,
@@ -142,7 +142,8 @@ class MinimumKind(PreparedKind):
             if not obs:
                 return no_observations_in(series, period)
         # An exact Decimal where one holds the aggregate (a sum, mostly), else a Fraction.
-        total_exact = exact_total([v for _, v in obs], p.aggregate)
+        values = [v for _, v in obs]
+        total_exact = exact_total(values, p.aggregate)
         total = shown(total_exact, places=None)
         unit, what, fmt_min = texts.of(series.indicator, period)
         fmt = ctx.fmt
@@ -184,7 +185,7 @@ class MinimumKind(PreparedKind):
                 in_unit,
                 details,
             )
-        if p.gaps == "unknown" and not _decided(status, p.aggregate, obs):
+        if p.gaps == "unknown" and not _decided(status, p.aggregate, values):
             gap = missing(ctx.calendar, period, obs, closed=is_closed, aggregate=p.aggregate)
             if gap is not None:
                 return incomplete(what, period, gap, details, closed=is_closed)
@@ -226,12 +227,12 @@ class MinimumKind(PreparedKind):
         return Status.WARN, message.format(**said), expected
 
 
-def _decided(status: Status, aggregate: str, obs: list[tuple[Period, Decimal]]) -> bool:
+def _decided(status: Status, aggregate: str, values: list[Decimal]) -> bool:
     """Whether observations missing from the period could not change ``status``: a maximum
     at the minimum (or a sum, of non-negative values) only grows, a minimum below it only
     falls."""
     if status is Status.OK:
-        return aggregate == "max" or (aggregate == "sum" and non_negative(obs))
+        return aggregate == "max" or (aggregate == "sum" and min(values) >= 0)
     return status is Status.BREACH and aggregate == "min"
 
 

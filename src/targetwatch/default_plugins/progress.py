@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -157,7 +157,8 @@ class _ProgressJudge:
     def gaps(self, counted: list[Period]) -> Gap | None:
         """What the counted observations leave out of the window (see the class's
         description), in their finest grain; nothing with a span or a term among them."""
-        grain = finest(counted)
+        grains = {q.grain for q in counted}
+        grain = finest(grains)
         if grain is None:
             return None
         calendar = self.ctx.calendar
@@ -173,7 +174,11 @@ class _ProgressJudge:
         expected, ended = found
         if not expected:
             return None
-        covered = {o for o in covered_in(calendar, grain, counted) if expected[0] <= o <= expected[-1]}
+        first, last = expected[0], expected[-1]
+        if len(grains) == 1:  # the usual case: distinct ordinals of one grain
+            covered: Collection[int] = [q.ordinal for q in counted if first <= q.ordinal <= last]
+        else:
+            covered = {o for o in covered_in(calendar, grain, counted) if first <= o <= last}
         return uncovered(calendar, grain, expected, covered, through=ended, latest=self.p.cumulative)
 
     def line(self) -> tuple[PaceLine, str]:
@@ -239,7 +244,7 @@ class _ProgressJudge:
                     status, message = Status.BREACH, self.hopeless(*said, forecast)
                 else:
                     status, message = Status.WARN, self.behind(*said, forecast)
-        if p.gaps == "unknown" and not (status is Status.OK and all(v >= 0 for v in counted)):
+        if p.gaps == "unknown" and not (status is Status.OK and (not counted or min(counted) >= 0)):
             gap = self.gaps(list(periods[lo:hi]))
             if gap is not None:
                 what = _("{indicator} from {start} to {deadline}").format(indicator=head, start=p.start, deadline=p.deadline)
