@@ -103,7 +103,7 @@ def test_latest_count_and_a_figure_for_the_whole_period_have_no_gap() -> None:
     assert missing(CAL, h2, obs("2023-07", "2023-12"), closed=True, aggregate="latest") is None
     assert missing(CAL, h2, obs("2023-07", "2023-09"), closed=False, aggregate="latest") is None
     # Closed without its last month, the newest is not the half's latest: what follows it is named.
-    assert missing(CAL, h2, obs("2023-07", "2023-09"), closed=True, aggregate="latest") == Gap(["2023-10..2023-12"], 2, 5)
+    assert missing(CAL, h2, obs("2023-07", "2023-09"), closed=True, aggregate="latest") == Gap(["2023-10..2023-12"], 2, 6)
     assert missing(CAL, h2, [(h2, D(5))], closed=True, aggregate="sum") is None
 
 
@@ -112,7 +112,11 @@ def test_days_the_observations_cannot_cover_are_missing_once_closed() -> None:
     weeks = obs("2023-W40", "2023-W41", "2023-W42", "2023-W43")
     gap = missing(CAL, october, weeks, closed=True, aggregate="sum")
     assert gap == Gap(["2023-10-01", "2023-10-30..2023-10-31"], 4, 4, ["2023-W40..2023-W43"])
+    # While open, the days before its first week are missing already: no week can ever cover them.
     assert named(missing(CAL, october, weeks[1:], closed=False, aggregate="sum")) == ["2023-10-01", "2023-W40"]
+    # The newest is all that counts for latest: its grain cannot reach the ends, and no day is named.
+    assert missing(CAL, october, weeks[:3], closed=True, aggregate="latest") == Gap(["2023-W43"], 3, 4)
+    assert missing(CAL, october, weeks, closed=True, aggregate="latest") is None
     fiscal = Calendar("Asia/Shanghai", fiscal_year_start=4)
     assert named(missing(fiscal, fiscal.parse("FY2023"), obs("2023-H2"), closed=True, aggregate="sum")) == [
         "2023-04-01..2023-06-30", "2024-01-01..2024-03-31"]
@@ -146,7 +150,7 @@ def test_a_closed_half_missing_months_is_unknown_naming_them() -> None:
     assert minimum({"min": 50000, "gaps": "ignore"}, rows, "2024-01-05").status is Status.BREACH
     with use_locale("zh-CN"):
         zh = minimum({"min": 50000}, rows, "2024-01-05").message
-    assert zh == "events 2023-H2 无法判定：以下期间没有观测值：2023-11..2023-12（应有 6 个，实有 4 个）"
+    assert zh == "events 2023-H2 无法判定，以下期间没有观测值：2023-11..2023-12（应有 6 个，实有 4 个）"
 
 
 def test_what_is_observed_may_already_decide() -> None:
@@ -164,6 +168,13 @@ def test_what_is_observed_may_already_decide() -> None:
     assert cap({"max": 60000, "gaps": "ignore"}, rows, "2024-01-05").status is Status.OK
     j = cap({"max": 60000}, rows, "2024-01-05")
     assert j.details["max"] == D(60000) and j.details["missing"] == ["2023-08", "2023-10..2023-12"]
+
+
+def test_a_minimum_below_the_minimum_stays_below() -> None:
+    rows = [("2023-07", 50), ("2023-09", 150)]
+    assert minimum({"min": 100, "aggregate": "min"}, rows, "2023-10-10").status is Status.WARN  # open: still time, but only lower
+    assert minimum({"min": 100, "aggregate": "min"}, rows, "2024-01-05").status is Status.BREACH
+    assert minimum({"min": 40, "aggregate": "min"}, rows, "2024-01-05").status is Status.UNKNOWN  # a missing month could be lower
 
 
 def test_a_negative_value_takes_the_exception_away() -> None:
@@ -205,10 +216,17 @@ def test_a_window_its_observations_do_not_divide_is_unknown_naming_the_days() ->
     j = minimum({"min": 100, "period": "last 6 months"}, quarters, "2023-09-10")
     assert j.status is Status.UNKNOWN
     assert j.message == ("events in 2023-03..2023-08 is not judged: the observations inside it (2023-Q2) "
-                         "do not cover 2023-03-01..2023-03-31, 2023-07-01..2023-08-31")
+                         'do not cover 2023-03-01..2023-03-31, 2023-07-01..2023-08-31 (gaps = "ignore" judges them as they are)')
+    assert j.details["missing"] == ["2023-03-01..2023-03-31", "2023-07-01..2023-08-31"] and "expected_observations" not in j.details
     weekly = [(f"2023-W{w}", 10) for w in (40, 41, 42, 43)]
     assert minimum({"min": 100, "period": "2023-10"}, weekly, "2023-11-05").status is Status.UNKNOWN
     assert minimum({"min": 100, "period": "2023-10", "gaps": "ignore"}, weekly, "2023-11-05").status is Status.BREACH
+    # A year from ISO weeks: 2023-01-01 belongs to 2022-W52, from the first week on.
+    j = minimum({"min": 100, "period": "current year"}, [(f"2023-W{w:02d}", 1) for w in range(1, 13)], "2023-03-30")
+    assert j.status is Status.UNKNOWN and j.details["missing"] == ["2023-01-01"]
+    assert "the observations inside it (2023-W01..2023-W12) do not cover 2023-01-01 (" in j.message
+    odd = minimum({"min": 100, "period": "current year"}, [(f"2023-W{w:02d}", 1) for w in range(1, 24, 2)], "2023-06-30")
+    assert "(2023-W01, 2023-W03, 2023-W05, 2023-W07 and 8 more) do not cover 2023-01-01, 2023-W02, 2023-W04, 2023-W06 and 8 more gaps" in odd.message
 
 
 def test_a_long_list_of_gaps_is_cut_short() -> None:
@@ -297,6 +315,20 @@ def test_running_totals_only_lack_what_follows_the_newest() -> None:
     assert progress({"cumulative": True}, running, "2023-12-20").status is not Status.UNKNOWN  # open: the newest counts
 
 
+def test_progress_with_nothing_in_its_window_is_judged_as_before() -> None:
+    window = {"target": 10, "start": "2023-03-01", "deadline": "2023-06-30"}
+    assert progress(window, [("2023-01", 5)], "2023-08-15").status is Status.BREACH  # 0 done
+    assert progress(window, [("2023-08", 1)], "2023-09-05").status is Status.BREACH
+
+
+def test_running_totals_that_fall_take_the_exception_away() -> None:
+    rising = [("2023-01", 800), ("2023-03", 1300)]
+    assert progress({"cumulative": True}, rising, "2023-04-20").status is Status.OK  # reached; February does not matter
+    falling = [("2023-01", 1300), ("2023-03", 1250)]
+    assert progress({"cumulative": True}, falling, "2023-04-20").status is Status.OK  # only what follows the newest counts
+    assert progress({"cumulative": True}, falling, "2024-01-05").status is Status.UNKNOWN  # April..December never reported
+
+
 def test_progress_of_mixed_grains_is_counted_in_the_finest() -> None:
     mixed = [("2023-H1", 23), ("2023-Q3", 6)]
     j = progress({"target": 40}, mixed, "2024-01-05")  # the seed's fitness points, Q4 never reported
@@ -304,6 +336,9 @@ def test_progress_of_mixed_grains_is_counted_in_the_finest() -> None:
     assert progress({"target": 40}, mixed, "2023-10-16").status is Status.WARN
     assert progress({"target": 40}, [("2023-01", 5), ("2023-Q2", 6), ("2023-08", 1)], "2023-10-16").details["missing"] == [
         "2023-02..2023-03", "2023-07"]
+    # Two months cover the ISO week between them (2023-W05: 30 January to 5 February).
+    weeks = [("2023-01", 1), ("2023-02", 1)] + [(f"2023-W{w:02d}", 1) for w in range(9, 27)]
+    assert progress({"deadline": "2023-06-30"}, weeks, "2023-07-10").status is Status.BREACH
 
 
 # Properties -------------------------------------------------------------------------------------
@@ -352,9 +387,9 @@ def test_a_progress_verdict_given_despite_a_gap_holds_whatever_fills_it(values: 
     one are not yet due, and stay unreported."""
     months = [f"2023-{m:02d}" for m in range(1, 10)]
     partial = [(m, v) for m, v in zip(months, values, strict=True) if v is not None]
-    due = len(months) if as_of > "2023-12-31" else max((i + 1 for i, v in enumerate(values) if v is not None), default=0)
+    due = len(months) if as_of > "2023-09-30" else max((i + 1 for i, v in enumerate(values) if v is not None), default=0)
     complete = [(m, v if v is not None else f) for m, v, f in zip(months[:due], values, fill, strict=False)]
-    params = {"target": target + 1, **({"hopeless_at": 2} if hopeless else {})}
+    params = {"target": target + 1, "deadline": "2023-09-30", **({"hopeless_at": 2} if hopeless else {})}
     before, after = progress(params, partial, as_of), progress(params, complete, as_of)
     assert before.status in (Status.UNKNOWN, after.status)
 

@@ -75,7 +75,8 @@ class CapKind(PreparedKind):
     by now, ``max`` × elapsed. ``margin`` is target − value (room left under the ceiling).
     A gap in an aggregated period (``gaps = "unknown"``, the default: a sub-period of the
     observations' grain with no observation, while the period is open only one before the
-    newest; once closed, also days none of their grain covers) is UNKNOWN naming what is
+    newest; also days none of their grain can cover, at the period's start from the start, at
+    its end once closed) is UNKNOWN naming what is
     missing, unless a ``max``, or a ``sum`` of non-negative values, is already above ``max``
     (what is missing can only add). ``gaps = "ignore"`` judges what is there; with ``latest``
     there is no period to fill. Details then add ``expected_observations`` and ``missing``.

@@ -8,10 +8,12 @@ UNKNOWN, naming what is missing — unless what was observed already decides the
 whatever the missing values are (the kinds say when; values are taken as non-negative).
 
 Expected sub-periods are those of the observations' own grain (periods of one grain are
-numbered consecutively, so counting is a subtraction): once the period has closed, all of them,
-and days of the period that no sub-period covers (weeks at a month's ends) are missing too;
+numbered consecutively, so counting is a subtraction): once the period has closed, all of them;
 while it is open, those before the newest observation (later ones may simply not be reported
-yet).
+yet). Days of the period that no sub-period of that grain can cover (weeks at a month's ends,
+a year's first days before its first ISO week) are missing too: those at its start from the
+start, those at its end once it has closed. Terms never leave days uncovered: the holidays
+around them are no gap.
 """
 
 from __future__ import annotations
@@ -122,7 +124,8 @@ def missing(
     :func:`~targetwatch.default_plugins.pace.observations_in` gives them) leave out, if
     anything. Nothing for an observation of exactly ``period``, for a ``count`` (how many
     there are is what it measures), and for ``latest`` unless the period has closed without
-    its last sub-period (only what follows the newest is named then)."""
+    its last sub-period (only what follows the newest is named then). Days its grain leaves
+    uncovered at the period's start are missing from the start, at its end once closed."""
     if not obs or aggregate == "count":
         return None
     first = obs[0][0]
@@ -132,16 +135,13 @@ def missing(
     expected = ordinals_within(calendar, grain, period)
     if not expected:
         return None
-    newest = obs[-1][0].ordinal
     latest = aggregate == "latest"
-    if latest and (not closed or newest >= expected[-1]):
-        head, tail = None, None
+    if latest:
+        head, tail = None, None  # the newest is all that counts, and its grain cannot reach the ends
     else:
         head, tail = _edges(calendar, grain, period)
-        if latest:
-            head = None  # the newest is all that counts: what lies before it does not matter
         if not closed:
-            tail = None
+            tail = None  # days still to come
     if head is None and tail is None and closed and len(obs) == len(expected) and not latest:
         return None  # every one there (the usual case, at no further cost)
     through = expected[-1] if closed else None
@@ -168,8 +168,7 @@ def uncovered(calendar: Calendar, grain: str, expected: range, covered: Collecti
         if newest >= last:
             return None
         gone = [calendar.period(grain, o) for o in range(newest + 1, last + 1)]
-        observed = sum(1 for o in covered if expected[0] <= o <= last)
-        return Gap(runs(gone), observed, observed + len(gone))
+        return Gap(runs(gone), sum(1 for o in covered if expected[0] <= o <= last), last - expected[0] + 1)
     count = last - expected[0] + 1
     if len(covered) == count:  # distinct, within, and none past ``last``: every one there
         return None
@@ -179,8 +178,9 @@ def uncovered(calendar: Calendar, grain: str, expected: range, covered: Collecti
 
 
 def finest(grains: Collection[str]) -> str | None:
-    """The finest calendar grain of ``grains`` (``None`` with a span or a term among them)."""
-    if not set(grains).issubset(_FINE_FIRST):
+    """The finest calendar grain of ``grains`` (``None`` for none, or with a span or a term
+    among them)."""
+    if not grains or not set(grains).issubset(_FINE_FIRST):
         return None
     return min(grains, key=_FINE_FIRST.index)
 
@@ -197,15 +197,23 @@ def starting_within(calendar: Calendar, grain: str, first_day: dt.date, last_day
     return range(first, max(first, calendar.containing(grain, last_day).ordinal + 1))
 
 
-def covered_in(calendar: Calendar, grain: str, periods: Sequence[Period]) -> set[int]:
-    """The ordinals of the periods of ``grain`` that ``periods`` cover (a quarter covers its
-    three months)."""
-    out: set[int] = set()
-    for p in periods:
-        if p.grain == grain:
-            out.add(p.ordinal)
+def covered_in(calendar: Calendar, grain: str, periods: Sequence[Period], expected: range) -> set[int]:
+    """The ordinals in ``expected`` of the periods of ``grain`` whose every day ``periods``
+    cover, together (a quarter covers its three months; two months cover the ISO week
+    between them)."""
+    spans: list[list[dt.date]] = []
+    for p in sorted(periods, key=lambda q: q.start):
+        if spans and p.start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], p.end)
         else:
-            out.update(ordinals_within(calendar, grain, p))
+            spans.append([p.start, p.end])
+    starts = [s for s, _e in spans]
+    out: set[int] = set()
+    for o in expected:
+        q = calendar.period(grain, o)
+        i = bisect.bisect_right(starts, q.start) - 1
+        if i >= 0 and q.end <= spans[i][1]:
+            out.add(o)
     return out
 
 
@@ -231,11 +239,12 @@ def what_of(indicator: str, aggregate: str, period: Period) -> str:
     return template.format(indicator=indicator, aggregate=aggregate_word(aggregate), period=period)
 
 
-def _listed(labels: Sequence[str]) -> str:
+def _listed(labels: Sequence[str], *, gaps: bool = True) -> str:
     comma = pgettext("list separator", ", ")
     shown = comma.join(labels[:SHOWN])
     if len(labels) > SHOWN:
-        shown = _("{listed} and {more} more gaps").format(listed=shown, more=len(labels) - SHOWN)
+        more = _("{listed} and {more} more gaps") if gaps else _("{listed} and {more} more")
+        shown = more.format(listed=shown, more=len(labels) - SHOWN)
     return shown
 
 
@@ -244,8 +253,10 @@ def incomplete(what: str, period: Period | None, gap: Gap, details: Mapping[str,
     totalled (``None``: a window of days); ``details``: the total's own (pace figures are
     dropped), to which the gap is added."""
     if gap.have is not None:
-        message = _("{what} is not judged: the observations inside it ({have}) do not cover {missing}").format(
-            what=what, have=_listed(gap.have), missing=_listed(gap.named))
+        message = _(
+            "{what} is not judged: the observations inside it ({have}) do not cover {missing} "
+            "(gaps = \"ignore\" judges them as they are)"
+        ).format(what=what, have=_listed(gap.have, gaps=False), missing=_listed(gap.named))
     elif closed:
         message = _("{what} is not judged: no observation for {missing} ({observed} of {expected} observed)").format(
             what=what, missing=_listed(gap.named), observed=gap.observed, expected=gap.expected)
@@ -253,7 +264,9 @@ def incomplete(what: str, period: Period | None, gap: Gap, details: Mapping[str,
         message = _("{what} is not judged: no observation for {missing} ({observed} of {expected} so far)").format(
             what=what, missing=_listed(gap.named), observed=gap.observed, expected=gap.expected)
     facts = {k: v for k, v in details.items() if k not in _PACE_KEYS}
-    facts.update(expected_observations=gap.expected, missing=gap.named)
+    if gap.have is None:
+        facts["expected_observations"] = gap.expected
+    facts["missing"] = gap.named
     if period is not None:
         facts["period"] = period.label
     return unknown(message, period=period, details=facts)

@@ -98,10 +98,11 @@ class MinimumKind(PreparedKind):
       the period has closed.
     - A gap (``gaps = "unknown"``, the default): when the observations leave out a sub-period
       of their grain (a month of the half; while the period is open, only one before the
-      newest observation counts), or, once closed, days that none of their grain covers (the
-      ends of a month judged from weeks), the verdict is UNKNOWN naming what is missing —
+      newest observation counts), or days that none of their grain can cover (the ends of a
+      month judged from weeks: at its start from the start, at its end once closed), the
+      verdict is UNKNOWN naming what is missing —
       unless what is missing cannot change it: a ``max`` at the minimum, or a ``sum`` of
-      non-negative values, is OK, and a ``min`` below it is BREACH. A ``count`` never has a
+      non-negative values, is OK, and a ``min`` below it stays below. A ``count`` never has a
       gap, and ``latest`` only once the period has closed without its last sub-period (only
       what follows the newest is named). ``gaps = "ignore"`` judges what is there. Details
       then add ``expected_observations`` and ``missing`` (runs as ``FIRST..LAST``), without
@@ -185,7 +186,7 @@ class MinimumKind(PreparedKind):
                 in_unit,
                 details,
             )
-        if p.gaps == "unknown" and not _decided(status, p.aggregate, values):
+        if p.gaps == "unknown" and not _decided(status, p.aggregate, values, _below(total_exact, p.min)):
             gap = missing(ctx.calendar, period, obs, closed=is_closed, aggregate=p.aggregate)
             if gap is not None:
                 return incomplete(what, period, gap, details, closed=is_closed)
@@ -227,13 +228,13 @@ class MinimumKind(PreparedKind):
         return Status.WARN, message.format(**said), expected
 
 
-def _decided(status: Status, aggregate: str, values: list[Decimal]) -> bool:
+def _decided(status: Status, aggregate: str, values: list[Decimal], below: bool) -> bool:
     """Whether observations missing from the period could not change ``status``: a maximum
     at the minimum (or a sum, of non-negative values) only grows, a minimum below it only
-    falls."""
+    falls (``below``: the total is below the minimum)."""
     if status is Status.OK:
         return aggregate == "max" or (aggregate == "sum" and min(values) >= 0)
-    return status is Status.BREACH and aggregate == "min"
+    return aggregate == "min" and below
 
 
 def _below(total: Decimal | Fraction, bound: Decimal) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import operator
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +154,13 @@ class _ProgressJudge:
         self._targets: dict[str | None, str] = {}
         self._expected: dict[str, tuple[range, int | None]] = {}
 
+    def only_grows(self, counted: Sequence[Decimal]) -> bool:
+        """Whether what is missing could only add to what is done, taking the unseen figures
+        to be like the seen ones: increments none negative, running totals never falling."""
+        if self.p.cumulative:
+            return all(a <= b for a, b in zip(counted, counted[1:]))
+        return min(counted) >= 0
+
     def gaps(self, counted: list[Period]) -> Gap | None:
         """What the counted observations leave out of the window (see the class's
         description), in their finest grain; nothing with a span or a term among them."""
@@ -178,7 +185,7 @@ class _ProgressJudge:
         if len(grains) == 1:  # the usual case: distinct ordinals of one grain
             covered: Collection[int] = [q.ordinal for q in counted if first <= q.ordinal <= last]
         else:
-            covered = {o for o in covered_in(calendar, grain, counted) if first <= o <= last}
+            covered = covered_in(calendar, grain, counted, expected)
         return uncovered(calendar, grain, expected, covered, through=ended, latest=self.p.cumulative)
 
     def line(self) -> tuple[PaceLine, str]:
@@ -244,7 +251,7 @@ class _ProgressJudge:
                     status, message = Status.BREACH, self.hopeless(*said, forecast)
                 else:
                     status, message = Status.WARN, self.behind(*said, forecast)
-        if p.gaps == "unknown" and not (status is Status.OK and (not counted or min(counted) >= 0)):
+        if p.gaps == "unknown" and counted and not (status is Status.OK and self.only_grows(counted)):
             gap = self.gaps(list(periods[lo:hi]))
             if gap is not None:
                 what = _("{indicator} from {start} to {deadline}").format(indicator=head, start=p.start, deadline=p.deadline)
