@@ -411,3 +411,49 @@ def test_monotone_in_a_value_unless_unknown(values: list[Decimal | None], a: Dec
     low, high = cap({"max": bound}, with_lo, as_of), cap({"max": bound}, with_hi, as_of)
     if Status.UNKNOWN not in (low.status, high.status):
         assert RANK[high.status] >= RANK[low.status]
+
+
+# Mixed grains: combined without overlap, nothing left out that fits ------------------------------
+
+
+def labelled(rows: list[tuple[str, Any]], period: str) -> list[str]:
+    from targetwatch.default_plugins.pace import observations_in
+    from targetwatch.testing import series
+
+    return [p.label for p, _v in observations_in(series("x", rows, None, CAL), CAL.parse(period))]
+
+
+def test_a_quarter_and_the_months_after_it_make_a_half() -> None:
+    rows = [("2023-Q3", 30000), ("2023-10", 9000), ("2023-11", 9000), ("2023-12", 9000)]
+    assert labelled(rows, "2023-H2") == ["2023-Q3", "2023-10", "2023-11", "2023-12"]
+    j = minimum({"min": 50000}, rows, "2024-01-05")
+    assert (j.status, j.value) == (Status.OK, D(57000))
+    assert minimum({"min": 60000}, rows, "2024-01-05").status is Status.BREACH  # complete: a miss, not a gap
+    j = minimum({"min": 60000}, rows[:-1], "2024-01-05")
+    assert j.status is Status.UNKNOWN and j.message.endswith("no observation for 2023-12 (5 of 6 observed)")
+
+
+def test_a_coarse_figure_gives_way_only_to_the_finer_ones_that_tile_it() -> None:
+    assert labelled([("2023-Q1", 9), ("2023-01", 3), ("2023-02", 3), ("2023-03", 3)], "2023-H1") == ["2023-01", "2023-02", "2023-03"]
+    assert labelled([("2023-H1", 20), ("2023-01", 3), ("2023-02", 3)], "2023") == ["2023-H1"]
+    # A week across two months overlaps both: left out, not counted twice.
+    assert labelled([("2023-01", 3), ("2023-W05", 1), ("2023-02", 3)], "2023-Q1") == ["2023-01", "2023-02"]
+    nested = [("2023-H1", 20), ("2023-Q1", 9), ("2023-Q2", 11), ("2023-04", 3), ("2023-05", 4), ("2023-06", 4)]
+    assert labelled(nested, "2023-H1") == ["2023-H1"]  # the figure for exactly the period
+    assert labelled(nested, "2023") == ["2023-Q1", "2023-04", "2023-05", "2023-06"]  # the freshest that tile the half
+
+
+grain_rows = st.lists(st.sampled_from([f"2023-{m:02d}" for m in range(1, 13)] + [f"2023-Q{q}" for q in range(1, 5)]
+                                      + ["2023-H1", "2023-H2"]), unique=True)
+
+
+@given(grain_rows)
+def test_combined_observations_never_overlap_and_cover_at_least_any_one_grain(labels_: list[str]) -> None:
+    rows = [(label, 1) for label in labels_]
+    picked = [CAL.parse(label) for label in labelled(rows, "2023")]
+    assert set(p.label for p in picked) <= set(labels_)
+    for a, b in zip(picked, picked[1:]):
+        assert a.end <= b.start  # sorted, and no day counted twice
+    periods = [CAL.parse(label) for label in labels_]
+    best_single_grain = max((sum(p.days for p in periods if p.grain == g) for g in {p.grain for p in periods}), default=0)
+    assert sum(p.days for p in picked) >= best_single_grain

@@ -64,8 +64,8 @@ class CapKind(PreparedKind):
     WARN, else OK. A value equal to ``max`` passes.
 
     With ``sum``, ``max`` or ``mean`` the observations lying within ``period`` are aggregated
-    (an observation for exactly the period is used alone; mixed grains are never double
-    counted). A period not yet started, or one without observations so far, is UNKNOWN.
+    (an observation for exactly the period is used alone; mixed grains are combined, never
+    double counted). A period not yet started, or one without observations so far, is UNKNOWN.
     Above ``max`` is BREACH, except a ``mean`` while the period is still open, which may yet
     come down and is WARN. For ``sum`` and ``max`` an open period already above the ceiling is
     BREACH at once: assuming values are non-negative, a sum can only grow (and a max never

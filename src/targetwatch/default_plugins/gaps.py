@@ -120,9 +120,9 @@ def missing(
     closed: bool,
     aggregate: str,
 ) -> Gap | None:
-    """What ``obs`` (the observations making up ``period``'s total, sorted, of one grain, as
-    :func:`~targetwatch.default_plugins.pace.observations_in` gives them) leave out, if
-    anything. Nothing for an observation of exactly ``period``, for a ``count`` (how many
+    """What ``obs`` (the observations making up ``period``'s total, sorted and not
+    overlapping, as :func:`~targetwatch.default_plugins.pace.observations_in` gives them)
+    leave out, if anything, counted in their finest grain (a quarter covers its months). Nothing for an observation of exactly ``period``, for a ``count`` (how many
     there are is what it measures), and for ``latest`` unless the period has closed without
     its last sub-period (only what follows the newest is named then). Days its grain leaves
     uncovered at the period's start are missing from the start, at its end once closed."""
@@ -132,6 +132,12 @@ def missing(
     if first == period:
         return None
     grain = first.grain
+    one_grain = all(p.grain == grain for p, _v in obs)
+    if not one_grain:
+        found_grain = finest({p.grain for p, _v in obs})
+        if found_grain is None:
+            return None
+        grain = found_grain
     expected = ordinals_within(calendar, grain, period)
     if not expected:
         return None
@@ -142,10 +148,13 @@ def missing(
         head, tail = _edges(calendar, grain, period)
         if not closed:
             tail = None  # days still to come
-    if head is None and tail is None and closed and len(obs) == len(expected) and not latest:
+    if one_grain and head is None and tail is None and closed and len(obs) == len(expected) and not latest:
         return None  # every one there (the usual case, at no further cost)
     through = expected[-1] if closed else None
-    found = uncovered(calendar, grain, expected, [p.ordinal for p, _v in obs], through=through, latest=latest)
+    covered: Collection[int] = (
+        [p.ordinal for p, _v in obs] if one_grain else covered_in(calendar, grain, [p for p, _v in obs], expected)
+    )
+    found = uncovered(calendar, grain, expected, covered, through=through, latest=latest)
     if head is None and tail is None:
         return found
     named = ([head] if head else []) + (found.named if found else []) + ([tail] if tail else [])

@@ -79,7 +79,8 @@ class MinimumKind(PreparedKind):
 
     ``period`` (default ``current year``) is resolved against ``as_of``; the observations lying
     within it are combined by ``aggregate`` (an observation for exactly the period is used
-    alone, and mixed grains are never double counted). Bounds are inclusive.
+    alone; mixed grains are combined, never double counted: a quarter and the three months
+    after it make a half, a quarter and its own months count once). Bounds are inclusive.
 
     - The period has not started at ``as_of``: UNKNOWN. No observation within it so far:
       UNKNOWN (absent data is never OK and never BREACH).

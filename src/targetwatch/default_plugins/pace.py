@@ -24,6 +24,7 @@ from ..kind import EvalContext, pick_observation, unknown
 from ..model import Judgement
 from ..numbers import exact_context, format_number
 from ..spans import SPAN_GRAINS
+from .totals import combined
 
 if TYPE_CHECKING:
     from ..model import Series
@@ -156,10 +157,10 @@ def observations_in(series: Series, period: Period) -> list[tuple[Period, Decima
 
     An observation for exactly ``period`` is the authoritative figure and is used alone.
     Otherwise the observations lying inside ``period`` are used; if they are of mixed grains
-    (months and quarters of one half, say) they would overlap, so only the grain covering the
-    most days is kept (ties: the grain with more observations, i.e. the finer, fresher one).
-    Observations of spans (``2023-04..2023-09``, rolling windows) count only for exactly their
-    own period: spans of one grain may overlap one another.
+    they are combined without overlap (:func:`~targetwatch.default_plugins.totals.combined`:
+    a quarter and the three months after it make a half; a quarter and its own three months
+    count once, as the months). Observations of spans (``2023-04..2023-09``, rolling windows)
+    count only for exactly their own period: spans of one grain may overlap one another.
     """
     whole = series.value_at(period)
     if whole is not None:
@@ -171,13 +172,7 @@ def observations_in(series: Series, period: Period) -> list[tuple[Period, Decima
         grains -= set(SPAN_GRAINS)
     if len(grains) <= 1:
         return inside
-
-    def coverage(grain: str) -> tuple[int, int]:
-        mine = [p for p, _ in inside if p.grain == grain]
-        return sum(p.days for p in mine), len(mine)
-
-    best = max(sorted(grains), key=coverage)
-    return [(p, v) for p, v in inside if p.grain == best]
+    return combined(inside)
 
 
 def window_fraction(
