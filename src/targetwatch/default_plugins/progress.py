@@ -28,12 +28,14 @@ from .gaps import (
     uncovered,
 )
 from .pace import PaceLine, days_left, fmt_share, window_fraction
+from .totals import combined
 
 if TYPE_CHECKING:
     from ..periods import Calendar, Period
 
 _ONE_DAY = dt.timedelta(days=1)
 _START = operator.attrgetter("start")
+_GRAIN = operator.attrgetter("grain")
 
 
 @attrs.frozen
@@ -68,8 +70,9 @@ class ProgressKind(PreparedKind):
     The window runs from ``start`` 00:00 to the end of ``deadline`` (the deadline day is
     included), local time in the configured zone. Progress counts the observations whose period
     starts within the window (on or after ``start``, on or before ``deadline``): with
-    ``cumulative = false`` their values are increments and are summed; with ``cumulative =
-    true`` each is a running total and the newest counts.
+    ``cumulative = false`` their values are increments and are summed, each day once (of
+    a quarter and its own months, the months count; see the ``minimum`` kind); with
+    ``cumulative = true`` each is a running total and the newest counts.
 
     - ``as_of`` before ``start``: UNKNOWN (not started).
     - No observation at all in the series: UNKNOWN (zero progress is never assumed). With
@@ -213,7 +216,12 @@ class _ProgressJudge:
         periods = series.periods
         lo = bisect.bisect_left(periods, p.start, key=_START)
         hi = bisect.bisect_right(periods, p.deadline, lo=lo, key=_START)
-        counted = series.values[lo:hi]
+        counted: Sequence[Decimal] = series.values[lo:hi]
+        in_window: Sequence[Period] = periods[lo:hi]
+        if not p.cumulative and len(set(map(_GRAIN, in_window))) > 1:
+            # Increments of mixed grains (a quarter and its months): each day counted once.
+            kept = combined(list(zip(in_window, counted)))
+            in_window, counted = [q for q, _v in kept], [v for _q, v in kept]
         if p.cumulative:
             if not counted:
                 return unknown(_("no running total of {indicator} reported since {start}").format(indicator=series.indicator, start=p.start))
@@ -252,7 +260,7 @@ class _ProgressJudge:
                 else:
                     status, message = Status.WARN, self.behind(*said, forecast)
         if p.gaps == "unknown" and counted and not (status is Status.OK and self.only_grows(counted)):
-            gap = self.gaps(list(periods[lo:hi]))
+            gap = self.gaps(list(in_window))
             if gap is not None:
                 what = _("{indicator} from {start} to {deadline}").format(indicator=head, start=p.start, deadline=p.deadline)
                 return incomplete(what, None, gap, details, closed=self.ended)
