@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 SHOWN: Final = 4
 #: Details of a judgement on pace, which mean nothing for a total that is not judged.
 _PACE_KEYS: Final = frozenset({"elapsed", "expected", "forecast", "remaining_days", "rate_needed_per_day"})
-#: Grains from the finest: the grain a progress window is counted in when its observations mix grains.
+#: Grains from the finest: observations of mixed grains are counted in the finest of theirs.
 _FINE_FIRST: Final = ("day", "week", "month", "quarter", "half", "year", "fiscal")
 
 
@@ -108,8 +108,12 @@ def _days(start: dt.date, end: dt.date) -> str | None:
     """The days ``[start, end)`` as a label (``2023-10-01``, ``2023-10-30..2023-10-31``)."""
     if start >= end:
         return None
-    last = end - dt.timedelta(days=1)
-    return start.isoformat() if start == last else f"{start.isoformat()}..{last.isoformat()}"
+    return _run(start.isoformat(), (end - dt.timedelta(days=1)).isoformat())
+
+
+def _run(first: str, last: str) -> str:
+    """A run of consecutive periods (or days) by its first and last label: ``FIRST..LAST``."""
+    return first if first == last else f"{first}..{last}"
 
 
 def missing(
@@ -194,7 +198,6 @@ def finest(grains: Collection[str]) -> str | None:
     return min(grains, key=_FINE_FIRST.index)
 
 
-@functools.lru_cache(maxsize=1024)
 def starting_within(calendar: Calendar, grain: str, first_day: dt.date, last_day: dt.date) -> range:
     """The ordinals of the periods of ``grain`` that start from ``first_day`` through
     ``last_day`` (a window of days, as ``progress`` counts them); empty for a span grain and
@@ -228,18 +231,13 @@ def covered_in(calendar: Calendar, grain: str, periods: Sequence[Period], expect
 
 def runs(periods: Sequence[Period]) -> list[str]:
     """Consecutive periods (of one grain, sorted) as labels, a run as ``FIRST..LAST``."""
-    out: list[str] = []
-    start = prev = None
+    bounds: list[list[Period]] = []  # [first, last] of each run
     for p in periods:
-        if prev is not None and p.ordinal == prev.ordinal + 1 and p.grain == prev.grain:
-            prev = p
-            continue
-        if start is not None and prev is not None:
-            out.append(start.label if start == prev else f"{start.label}..{prev.label}")
-        start = prev = p
-    if start is not None and prev is not None:
-        out.append(start.label if start == prev else f"{start.label}..{prev.label}")
-    return out
+        if bounds and p.grain == bounds[-1][1].grain and p.ordinal == bounds[-1][1].ordinal + 1:
+            bounds[-1][1] = p
+        else:
+            bounds.append([p, p])
+    return [_run(first.label, last.label) for first, last in bounds]
 
 
 def what_of(indicator: str, aggregate: str, period: Period) -> str:

@@ -164,7 +164,7 @@ class _ProgressJudge:
             return all(a <= b for a, b in zip(counted, counted[1:]))
         return min(counted) >= 0
 
-    def gaps(self, counted: list[Period]) -> Gap | None:
+    def gaps(self, counted: Sequence[Period]) -> Gap | None:
         """What the counted observations leave out of the window (see the class's
         description), in their finest grain; nothing with a span or a term among them."""
         grains = {q.grain for q in counted}
@@ -260,7 +260,7 @@ class _ProgressJudge:
                 else:
                     status, message = Status.WARN, self.behind(*said, forecast)
         if p.gaps == "unknown" and counted and not (status is Status.OK and self.only_grows(counted)):
-            gap = self.gaps(list(in_window))
+            gap = self.gaps(in_window)
             if gap is not None:
                 what = _("{indicator} from {start} to {deadline}").format(indicator=head, start=p.start, deadline=p.deadline)
                 return incomplete(what, None, gap, details, closed=self.ended)
